@@ -1,0 +1,118 @@
+"""Demo submissions: plausible, rule-abiding filled forms, deterministic per unit and period.
+
+Used by ``make run`` and the benchmarks. A few deliberate faults (one file with errors, one
+late file, one unit missing) make the demo show every outcome.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from io import BytesIO
+
+from openpyxl import load_workbook
+
+from baocao.forms import TASK_STATUSES, build_form, workbook_layouts
+from baocao.periods import Period
+from baocao.programme import TOTAL, Programme, Unit
+
+
+def _rng(*parts: str) -> random.Random:
+    return random.Random(zlib.crc32("|".join(parts).encode()))
+
+
+def demo_values(prog: Programme, unit: Unit, period: Period) -> dict[tuple[str, str, str], float]:
+    """Values for every input cell of the unit's form, consistent with the common rules."""
+    rng = _rng(prog.code, unit.code, period.code)
+    scale = 1 if prog.is_local(unit) else 3
+    out: dict[tuple[str, str, str], float] = {}
+    sheets = prog.unit_sheets(unit)
+    if "workers" in sheets:
+        markets = prog.dimension("market").codes
+        weights = {"CN": 60, "JP": 6, "KR": 2, "TW": 3}
+        totals = {m: rng.randint(0, weights.get(m, 1) * 4) * scale for m in markets}
+        for m, t in totals.items():
+            out[("W_DEP", m, "total")] = t
+            out[("W_DEP", m, "women")] = rng.randint(0, t // 2)
+            out[("W_DEP", m, "ethnic")] = rng.randint(0, t)
+            out[("W_DEP", m, "demob")] = rng.randint(0, t // 10)
+            poor = rng.randint(0, t // 4)
+            out[("W_DEP", m, "poor")] = poor
+            out[("W_DEP", m, "near_poor")] = rng.randint(0, t // 4)
+        grand = sum(totals.values())
+        channels = prog.dimension("channel").codes
+        left = grand
+        for c in channels[:-1]:
+            share = rng.randint(0, left)
+            out[("W_CHANNEL", c, "")] = share
+            left -= share
+        out[("W_CHANNEL", channels[-1], "")] = left
+        out[("W_COUNSELLED", "", "")] = grand * 3 + rng.randint(0, 20)
+        out[("W_TRAINED", "", "")] = grand + rng.randint(0, 10)
+        returned = rng.randint(0, max(grand // 2, 1))
+        out[("W_RETURNED", "", "")] = returned
+        out[("W_RETURNED_EMPLOYED", "", "")] = rng.randint(0, returned)
+        out[("W_OVERSTAY", "", "")] = rng.randint(0, 2)
+    if "funds" in sheets:
+        for s in prog.dimension("source").codes:
+            plan = round(rng.uniform(0, 2000) * scale, 3)
+            cumulative = round(rng.uniform(0, plan), 3)
+            disbursed = round(rng.uniform(0, cumulative), 3)
+            outstanding = round(rng.uniform(cumulative / 2, cumulative + 1), 3)
+            out[("F_FUNDS", s, "plan")] = plan
+            out[("F_FUNDS", s, "disbursed")] = disbursed
+            out[("F_FUNDS", s, "cumulative")] = cumulative
+            out[("F_FUNDS", s, "beneficiaries")] = rng.randint(1, 40) if disbursed > 0 else 0
+            out[("F_FUNDS", s, "outstanding")] = outstanding
+            out[("F_FUNDS", s, "overdue")] = round(rng.uniform(0, outstanding / 20), 3)
+    for sheet in ("communication", "enforcement"):
+        if sheet in sheets:
+            for ind in prog.sheet_indicators(sheet):
+                for row, col in prog.cells(ind, with_total=False):
+                    out[(ind.code, row, col)] = rng.randint(0, 30)
+    if "enforcement" in sheets:
+        out[("E_FINES", "", "")] = round(rng.uniform(0, 50), 3) if out[("E_VIOLATIONS", "", "")] \
+            else 0
+        out[("E_UNFIT", "", "")] = rng.randint(0, int(out[("E_HEALTH_CHECKS", "", "")]))
+    return out
+
+
+def fill_form(prog: Programme, unit: Unit, period: Period,
+              values: dict[tuple[str, str, str], float | str] | None = None,
+              overrides: dict[tuple[str, str], object] | None = None) -> bytes:
+    """A unit's form filled with ``values`` (demo values by default); ``overrides`` maps
+    (sheet code, cell address) to raw cell content, to inject faults."""
+    values = demo_values(prog, unit, period) if values is None else values
+    rng = _rng("tasks", prog.code, unit.code, period.code)
+    wb = load_workbook(BytesIO(build_form(prog, unit, period)))
+    layouts = workbook_layouts(prog, unit)
+    for lay in layouts:
+        ws = wb[lay.name]
+        for spec in lay.cells:
+            if spec.row == TOTAL:
+                continue
+            key = (spec.indicator, spec.row, spec.col)
+            if key in values:
+                ws[spec.address] = values[key]
+        for t in lay.tasks:
+            status = rng.choice(["done", "done", "in_progress", "not_started"])
+            ws[t.status_cell] = TASK_STATUSES[status]
+            if status != "not_started":
+                ws[t.description_cell] = (f"{unit.name} đã triển khai: tổ chức "
+                                          f"{rng.randint(1, 9)} hội nghị, hướng dẫn cơ sở "
+                                          "thực hiện theo kế hoạch.")
+        for key, addr in lay.narratives.items():
+            ws[addr] = {
+                "difficulties": f"Nguồn lao động có nhu cầu ở {unit.name.removeprefix('UBND ')} "
+                                "còn hạn chế; chi phí ban đầu cao so với thu nhập của người dân.",
+                "recommendations": "Đề nghị tăng nguồn vốn vay ưu đãi và hỗ trợ đào tạo "
+                                   "ngoại ngữ cho người lao động.",
+                "next_plan": "Tiếp tục tuyên truyền, tư vấn và phối hợp với doanh nghiệp "
+                             "tuyển chọn lao động.",
+            }[key]
+        for (sheet, addr), raw in (overrides or {}).items():
+            if sheet == lay.sheet:
+                ws[addr] = raw
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,280 @@
+"""The intake: list, claim, check, answer, record and archive files dropped in the bucket.
+
+Bucket layout (``file://`` by default, ``s3://`` in production, both via ObjectStoragePath)::
+
+    inbox/<unit-code>/<any name>.xlsx        units drop their filled forms here
+    receipts/<unit-code>/<name>__<sum>.html  the pipeline answers here
+    archive/accepted/<unit>/<period>/...     originals of accepted files
+    archive/rejected/<unit>/...              originals of rejected files
+    archive/duplicates/<unit>/...            exact copies of files already received
+    templates/<period>/<unit>.xlsx           blank forms published for a period
+
+Nothing is ever deleted: a file leaves the inbox only after its copy is in the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert, select, update
+
+from baocao.parsing import ParsedSubmission, parse_submission
+from baocao.programme import Programme
+from baocao.receipts import ReceiptData, recorded_totals, render_receipt
+from baocao.warehouse.merge import FileInfo, find_by_checksum, set_paths
+from baocao.warehouse.merge import record_submission as record
+from baocao.warehouse.models import IntakeClaim
+
+log = logging.getLogger(__name__)
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CLAIM_LEASE = timedelta(minutes=30)
+IGNORED_PREFIXES = ("~$", ".", "_")  # Excel lock files, hidden and partial uploads
+
+
+def bucket_root(url: str | None = None, conn_id: str | None = None):
+    """The bucket as an ObjectStoragePath (built at call time, never at import)."""
+    from airflow.sdk import ObjectStoragePath
+
+    from baocao.config import settings
+
+    cfg = settings()
+    return ObjectStoragePath(url or cfg.bucket_url, conn_id=conn_id or cfg.bucket_conn_id)
+
+
+def _mtime(path) -> datetime:
+    st = path.stat()
+    get = st.get if hasattr(st, "get") else lambda k, d=None: getattr(st, k, d)
+    value = get("mtime") or get("LastModified") or get("last_modified") or get("created")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value is None:
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+@dataclass
+class InboxFile:
+    path: str  # key relative to the bucket root
+    unit_code: str
+    file_name: str
+
+
+def list_inbox(root) -> list[InboxFile]:
+    """Files waiting in ``inbox/<unit>/``, oldest name first; lock/partial files skipped."""
+    inbox = root / "inbox"
+    if not inbox.exists():
+        return []
+    out = []
+    for unit_dir in sorted(inbox.iterdir(), key=lambda p: p.name):
+        if not unit_dir.is_dir():
+            log.error("file %s lies outside a unit folder; it stays in the inbox", unit_dir.name)
+            continue
+        for f in sorted(unit_dir.rglob("*"), key=lambda p: str(p)):
+            if f.is_file() and not f.name.startswith(IGNORED_PREFIXES):
+                rel = f"inbox/{unit_dir.name}/{_rel(f, unit_dir)}"
+                out.append(InboxFile(rel, unit_dir.name, unicodedata.normalize("NFC", f.name)))
+    return out
+
+
+def _rel(path, parent) -> str:
+    return str(path.path)[len(str(parent.path)):].lstrip("/")
+
+
+def claim(engine: Engine, path: str, checksum: str, run_id: str) -> bool:
+    """Take the file for this run; False if another live run holds it or it is done."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        row = conn.execute(select(IntakeClaim).where(IntakeClaim.path == path,
+                                                     IntakeClaim.checksum == checksum)
+                           .with_for_update() if engine.dialect.name == "postgresql" else
+                           select(IntakeClaim).where(IntakeClaim.path == path,
+                                                     IntakeClaim.checksum == checksum)).first()
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(IntakeClaim).values(path=path, checksum=checksum,
+                                                            claimed_by=run_id, claimed_at=now,
+                                                            done=False))
+                return True
+            except Exception:  # a racing run inserted first
+                return False
+        c = row[0]
+        if c.done:
+            return False
+        claimed_at = c.claimed_at if c.claimed_at.tzinfo else c.claimed_at.replace(tzinfo=UTC)
+        if c.claimed_by == run_id or now - claimed_at > CLAIM_LEASE:
+            conn.execute(update(IntakeClaim).where(IntakeClaim.path == path,
+                                                   IntakeClaim.checksum == checksum)
+                         .values(claimed_by=run_id, claimed_at=now))
+            return True
+        return False
+
+
+def release(engine: Engine, path: str, checksum: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(IntakeClaim).where(IntakeClaim.path == path,
+                                               IntakeClaim.checksum == checksum)
+                     .values(done=True))
+
+
+@dataclass
+class Outcome:
+    path: str
+    unit_code: str
+    status: str  # accepted | rejected | duplicate | skipped
+    period: str = ""
+    submission_id: int | None = None
+    version: int | None = None
+    late: bool = False
+    errors: int = 0
+    warnings: int = 0
+    rules_run: int = 0
+    rules_failed: int = 0
+    receipt: str = ""
+    archive: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _copy_then_delete(src, dst) -> None:
+    """Move within the bucket without a window where the file exists nowhere."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    data = src.read_bytes()
+    if not dst.exists() or dst.read_bytes() != data:
+        dst.write_bytes(data)
+    src.unlink()
+
+
+def _safe(name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in " ._-()" else "_" for ch in name)
+    return keep.strip()[:150] or "tep"
+
+
+def process_file(root, engine: Engine, prog: Programme, validator, item: InboxFile,
+                 run_id: str) -> Outcome:
+    """Claim, check, answer, record and archive one inbox file."""
+    src = root / item.path
+    data = src.read_bytes()
+    checksum = hashlib.sha256(data).hexdigest()
+    if not claim(engine, item.path, checksum, run_id):
+        return Outcome(item.path, item.unit_code, "skipped")
+    received_at = _mtime(src)
+    now = datetime.now(UTC)
+    stem = _safe(item.file_name.rsplit(".", 1)[0])
+    receipt_rel = f"receipts/{_safe(item.unit_code)}/{stem}__{checksum[:8]}.html"
+    existing = find_by_checksum(engine, checksum)
+    unit_name = _unit_name(prog, item.unit_code)
+    if existing is not None:
+        if existing.bucket_path == item.path and existing.archive_path and \
+                not (root / existing.archive_path).exists():
+            # a crash after recording and before archiving: finish the move
+            _copy_then_delete(src, root / existing.archive_path)
+            release(engine, item.path, checksum)
+            return Outcome(item.path, item.unit_code, existing.status, existing.period,
+                           existing.id, existing.version, existing.late,
+                           receipt=existing.receipt_path, archive=existing.archive_path)
+        stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
+        archive_rel = f"archive/duplicates/{_safe(item.unit_code)}/{stamp}__{_safe(item.file_name)}"
+        receipt_rel = f"receipts/{_safe(item.unit_code)}/{stem}__{checksum[:8]}__{stamp}.html"
+        _write_receipt(root, receipt_rel, prog, ReceiptData(
+            status="duplicate", unit_code=item.unit_code, unit_name=unit_name,
+            file_name=item.file_name, checksum=checksum, received_at=received_at,
+            processed_at=now, reason=f"Tệp đã được nhận lúc "
+            f"{_aware(existing.received_at).astimezone(VN_TZ):%H:%M ngày %d/%m/%Y} "
+            f"(kết quả lần đó: {'đã tiếp nhận' if existing.status == 'accepted' else 'bị từ chối' if existing.status == 'rejected' else existing.status})."))
+        _copy_then_delete(src, root / archive_rel)
+        release(engine, item.path, checksum)
+        log.info("%s: duplicate of submission %s", item.path, existing.id)
+        return Outcome(item.path, item.unit_code, "duplicate", existing.period, existing.id,
+                       receipt=receipt_rel, archive=archive_rel)
+
+    parsed = parse_submission(data, prog, item.unit_code)
+    summary: dict[str, Any] = {"rules_run": 0, "rules_failed": 0, "failed_rules": []}
+    if not parsed.errors:
+        unit = prog.unit(item.unit_code, prog.period(parsed.period).deadline)
+        result = validator.validate(parsed, prog.unit_sheets(unit))
+        summary = result.as_dict()
+    accepted = not parsed.errors
+    period = prog.period(parsed.period) if _valid_period(prog, parsed) else None
+    late = bool(period and received_at.astimezone(VN_TZ).date() > period.deadline)
+    folder = "accepted" if accepted else "rejected"
+    archive_rel = (f"archive/{folder}/{_safe(item.unit_code)}/"
+                   f"{_safe(parsed.period) + '/' if accepted else ''}"
+                   f"{checksum[:8]}__{_safe(item.file_name)}")
+    info = FileInfo(item.file_name, item.path, checksum, len(data), received_at)
+    merged = record(engine, prog, parsed, info, accepted=accepted, late=late,
+                    validation=summary, archive_path=archive_rel, receipt_path=receipt_rel)
+    _write_receipt(root, receipt_rel, prog, ReceiptData(
+        status="accepted" if accepted else "rejected", unit_code=item.unit_code,
+        unit_name=unit_name, file_name=item.file_name, checksum=checksum,
+        received_at=received_at, processed_at=now,
+        period_title=period.title if period else "",
+        deadline=f"{period.deadline:%d/%m/%Y}" if period else "", late=late,
+        version=merged.version, problems=parsed.problems,
+        totals=recorded_totals(prog, parsed) if accepted else []))
+    set_paths(engine, merged.submission_id, receipt_path=receipt_rel)
+    _copy_then_delete(src, root / archive_rel)
+    release(engine, item.path, checksum)
+    out = Outcome(item.path, item.unit_code, "accepted" if accepted else "rejected",
+                  parsed.period, merged.submission_id, merged.version, late,
+                  len(parsed.errors), len(parsed.problems) - len(parsed.errors),
+                  summary["rules_run"], summary["rules_failed"], receipt_rel, archive_rel)
+    log.info("%s: %s (period %s, version %s, late %s): %d rules run, %d failed, "
+             "%d errors, %d warnings", item.path, out.status, out.period, out.version,
+             out.late, out.rules_run, out.rules_failed, out.errors, out.warnings)
+    return out
+
+
+def _valid_period(prog: Programme, parsed: ParsedSubmission) -> bool:
+    try:
+        prog.period(parsed.period)
+    except ValueError:
+        return False
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _unit_name(prog: Programme, code: str) -> str:
+    found = prog.units_by_code(code)
+    return max(found, key=lambda u: u.valid_from).name if found else f"Đơn vị mã {code}"
+
+
+def _write_receipt(root, rel: str, prog: Programme, data: ReceiptData) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render_receipt(prog, data).encode("utf-8"))
+
+
+def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None
+               ) -> list[Outcome]:
+    """Process every file in the inbox with one validator (one GX context) for the run."""
+    from baocao.validation import Validator
+
+    run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
+    items = list_inbox(root)
+    log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
+    if not items:
+        return []
+    validator = Validator(prog)
+    outcomes, failed = [], []
+    for item in items:
+        try:
+            outcomes.append(process_file(root, engine, prog, validator, item, run_id))
+        except Exception:
+            log.exception("%s: failed; it stays in the inbox for the next run", item.path)
+            failed.append(item.path)
+    if failed:
+        raise RuntimeError(f"{len(failed)} file(s) could not be processed: {failed}")
+    return outcomes
+

@@ -1,0 +1,277 @@
+"""Read a filled form into tidy values, each with its sheet and cell address.
+
+Structure problems (not a workbook, wrong unit/period/version, missing sheets, text that is
+not a number) are collected as ``Problem`` lines, never raised: a file gets all of them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from openpyxl import load_workbook
+
+from baocao.forms import META_SHEET, SHEET_TITLES, TASK_STATUSES, CellSpec, workbook_layouts
+from baocao.periods import Period
+from baocao.programme import TOTAL, Programme, Unit
+from baocao.vn_numbers import NotANumber, format_vn_number, parse_vn_number
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_TEXT = 4000
+
+
+@dataclass
+class Problem:
+    """One line of a receipt: where, what was found, what is expected."""
+
+    message: str
+    sheet: str = ""
+    cell: str = ""
+    value: str = ""
+    rule: str = "STRUCTURE"
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Value:
+    sheet: str
+    cell: str
+    indicator: str
+    row: str
+    col: str
+    kind: str
+    value: float
+    computed: bool = False  # a form-owned total computed by the pipeline
+
+
+@dataclass
+class TaskReport:
+    code: str
+    text: str
+    group: str | None
+    status: str  # done | in_progress | not_started | ''
+    description: str
+    status_cell: str
+    description_cell: str
+
+
+@dataclass
+class ParsedSubmission:
+    programme: str
+    unit: str
+    period: str
+    form_version: str = ""
+    unit_valid_from: date | None = None
+    values: list[Value] = field(default_factory=list)
+    tasks: list[TaskReport] = field(default_factory=list)
+    narratives: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (text, cell)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def _sheet(code: str) -> str:
+    return SHEET_TITLES[code][0]
+
+
+def nfc(text: Any) -> str:
+    return unicodedata.normalize("NFC", str(text)).strip()
+
+
+def _show(raw: Any) -> str:
+    text = nfc(raw) if raw is not None else "(trống)"
+    return text[:80] + ("…" if len(text) > 80 else "")
+
+
+def parse_submission(data: bytes, prog: Programme, unit_code: str,
+                     received_on: date | None = None) -> ParsedSubmission:
+    """Parse a workbook dropped in ``inbox/<unit_code>/``; the period comes from the form.
+
+    Every problem is collected in ``problems``; nothing is raised for bad input.
+    """
+    sub = ParsedSubmission(programme=prog.code, unit=unit_code, period="")
+    if len(data) > MAX_BYTES:
+        sub.problems.append(Problem(f"Tệp quá lớn ({len(data) // 1024 // 1024} MB); "
+                                    f"biểu mẫu không quá {MAX_BYTES // 1024 // 1024} MB"))
+        return sub
+    if not zipfile.is_zipfile(BytesIO(data)):
+        sub.problems.append(Problem("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng "
+                                    "biểu mẫu do hệ thống phát hành và lưu ở định dạng .xlsx"))
+        return sub
+    try:
+        wb_f = load_workbook(BytesIO(data), data_only=False)
+        wb_v = load_workbook(BytesIO(data), data_only=True)
+    except Exception as exc:  # openpyxl raises many types on corrupt files
+        sub.problems.append(Problem(f"Không đọc được tệp Excel: tệp bị hỏng hoặc không đúng "
+                                    f"định dạng ({type(exc).__name__})"))
+        return sub
+    resolved = _check_meta(wb_f, sub, prog, unit_code)
+    if resolved is None:
+        return sub
+    unit, period = resolved
+    sub.unit_valid_from = unit.valid_from
+    for lay in workbook_layouts(prog, unit):
+        if lay.name not in wb_f.sheetnames:
+            sub.problems.append(Problem(f"Thiếu trang tính \"{lay.name}\" của biểu mẫu",
+                                        sheet=lay.name))
+            continue
+        ws_f, ws_v = wb_f[lay.name], wb_v[lay.name]
+        _read_cells(lay.cells, ws_f, ws_v, sub)
+        _read_tasks(lay, ws_f, ws_v, sub)
+    return sub
+
+
+def read_meta(wb) -> dict[str, str] | None:
+    """The hidden metadata of a form issued by the system, or None."""
+    if META_SHEET not in wb.sheetnames:
+        return None
+    return {nfc(r[0]): nfc(r[1]) for r in wb[META_SHEET].iter_rows(values_only=True)
+            if r and r[0] is not None and len(r) > 1 and r[1] is not None}
+
+
+def _check_meta(wb, sub: ParsedSubmission, prog: Programme,
+                unit_code: str) -> tuple[Unit, Period] | None:
+    meta = read_meta(wb)
+    if meta is None:
+        sub.problems.append(Problem("Tệp không phải biểu mẫu do hệ thống phát hành (thiếu "
+                                    "thông tin mẫu). Hãy tải biểu mẫu của đơn vị và nhập lại"))
+        return None
+    sub.form_version = meta.get("form_version", "")
+    sub.period = meta.get("period", "")
+    problems = []
+    if meta.get("programme") != prog.code:
+        problems.append(Problem(f"Biểu mẫu thuộc chương trình khác "
+                                f"({meta.get('programme', '?')}), không phải {prog.code}",
+                                value=meta.get("programme", "")))
+    if meta.get("unit") != unit_code:
+        problems.append(Problem(f"Biểu mẫu của đơn vị {meta.get('unit', '?')} nhưng được gửi "
+                                f"vào thư mục của đơn vị {unit_code}",
+                                value=meta.get("unit", "")))
+    if sub.form_version != prog.form_version:
+        problems.append(Problem(f"Phiên bản biểu mẫu {sub.form_version or '?'} không còn dùng; "
+                                f"hãy dùng biểu mẫu phiên bản {prog.form_version}",
+                                value=sub.form_version))
+    try:
+        period = prog.period(sub.period)
+    except ValueError:
+        problems.append(Problem(f"Kỳ báo cáo \"{sub.period}\" không hợp lệ",
+                                value=sub.period))
+        period = None
+    unit = None
+    if period is not None and not problems:
+        try:
+            unit = prog.unit(unit_code, period.deadline)
+        except KeyError:
+            known = prog.units_by_code(unit_code)
+            problems.append(Problem(
+                f"Đơn vị {known[0].name if known else unit_code} không thuộc danh sách đơn vị "
+                f"báo cáo kỳ {period.title} (đơn vị không hoạt động vào thời điểm đó hoặc "
+                "mã đơn vị không đúng)", value=unit_code))
+    sub.problems.extend(problems)
+    if problems or unit is None or period is None:
+        return None
+    return unit, period
+
+
+def _number(raw: Any) -> Decimal | None:
+    """A cell's value as a number; None if blank; NotANumber if not a number."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raise NotANumber(str(raw))
+    if isinstance(raw, int | float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise NotANumber(str(raw))
+        return Decimal(str(raw))
+    text = nfc(raw)
+    if not text:
+        return None
+    return parse_vn_number(text)
+
+
+def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> None:
+    owned: list[CellSpec] = []
+    got: dict[tuple[str, str, str], float] = {}
+    for spec in cells:
+        raw_f = ws_f[spec.address].value
+        if spec.formula and isinstance(raw_f, str) and raw_f.startswith("="):
+            owned.append(spec)  # the form's own total formula: computed below
+            continue
+        raw = ws_v[spec.address].value
+        if isinstance(raw_f, str) and raw_f.startswith("=") and raw is None:
+            sub.problems.append(Problem("Ô chứa công thức chưa được tính giá trị; hãy nhập số "
+                                        "trực tiếp", _sheet(spec.sheet), spec.address, _show(raw_f)))
+            continue
+        try:
+            num = _number(raw)
+        except NotANumber:
+            sub.problems.append(Problem("Không phải là số. Nhập số, ví dụ 1.234 hoặc 1.234,5",
+                                        _sheet(spec.sheet), spec.address, _show(raw)))
+            continue
+        if num is None:
+            num = Decimal(0)  # the form says: a blank input cell means 0
+        if num < 0:
+            sub.problems.append(Problem("Số liệu không được âm", _sheet(spec.sheet), spec.address,
+                                        format_vn_number(num, 3).rstrip("0").rstrip(",")))
+            continue
+        if spec.kind == "count" and num != num.to_integral_value():
+            sub.problems.append(Problem("Số người, số vụ việc phải là số nguyên", spec.sheet,
+                                        spec.address, _show(raw)))
+            continue
+        if spec.kind == "money" and num != num.quantize(Decimal("0.001")):
+            sub.problems.append(Problem("Số tiền (triệu đồng) chỉ được có tối đa 3 chữ số thập "
+                                        "phân", _sheet(spec.sheet), spec.address, _show(raw)))
+            continue
+        value = float(num)
+        got[(spec.indicator, spec.row, spec.col)] = value
+        sub.values.append(Value(_sheet(spec.sheet), spec.address, spec.indicator, spec.row, spec.col,
+                                spec.kind, value))
+    for spec in owned:
+        parts = [v for (i, r, c), v in got.items()
+                 if i == spec.indicator and c == spec.col and r != TOTAL]
+        sub.values.append(Value(_sheet(spec.sheet), spec.address, spec.indicator, spec.row, spec.col,
+                                spec.kind, round(sum(parts), 3), computed=True))
+
+
+def _text(ws_f, ws_v, addr: str) -> str:
+    raw = ws_v[addr].value
+    if raw is None:
+        raw = ws_f[addr].value
+    return nfc(raw)[:MAX_TEXT] if raw is not None else ""
+
+
+def _read_tasks(lay, ws_f, ws_v, sub: ParsedSubmission) -> None:
+    by_label = {v: k for k, v in TASK_STATUSES.items()}
+    for t in lay.tasks:
+        label = _text(ws_f, ws_v, t.status_cell)
+        status = by_label.get(label, "")
+        if label and not status:
+            sub.problems.append(Problem("Tình trạng không hợp lệ; chọn: "
+                                        + ", ".join(TASK_STATUSES.values()),
+                                        lay.name, t.status_cell, _show(label)))
+            continue
+        desc = _text(ws_f, ws_v, t.description_cell)
+        if not status:
+            sub.problems.append(Problem("Chưa chọn tình trạng thực hiện nhiệm vụ",
+                                        lay.name, t.status_cell, "(trống)", rule="T-STATUS"))
+        elif status in ("done", "in_progress") and not desc:
+            sub.problems.append(Problem("Nhiệm vụ đã hoàn thành hoặc đang thực hiện phải ghi "
+                                        "kết quả thực hiện", lay.name, t.description_cell,
+                                        "(trống)", rule="T-DESCRIPTION"))
+        sub.tasks.append(TaskReport(t.code, t.text, t.group, status, desc,
+                                    t.status_cell, t.description_cell))
+    for key, addr in lay.narratives.items():
+        text = _text(ws_f, ws_v, addr)
+        if text:
+            sub.narratives[key] = (text, f"{lay.name}!{addr}")
+

@@ -1,0 +1,1 @@
+"""Consolidated reports: context from the warehouse, .docx (docxtpl) and .xlsx (openpyxl)."""

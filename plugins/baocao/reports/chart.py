@@ -1,0 +1,53 @@
+"""Charts for the report (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from baocao.reports.context import ReportData
+
+
+def departures_chart(data: ReportData) -> bytes:
+    """Departures by market (bars) and each target against what was achieved; PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from baocao.reports.context import target_rows
+    from baocao.vn_numbers import format_vn_number
+
+    prog = data.prog
+    markets = prog.dimension("market").members
+    values = [data.totals.get(("W_DEP", m.code, "total"), 0.0) for m in markets]
+    targets = target_rows(data)
+    fmt = FuncFormatter(lambda v, _pos: format_vn_number(v))
+    plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9})
+    fig, axes = plt.subplots(1, 2 if targets else 1, figsize=(9, 3.6), dpi=150,
+                             gridspec_kw={"width_ratios": [3, 2]} if targets else None)
+    ax = axes[0] if targets else axes
+    ax.barh([m.name for m in markets][::-1], values[::-1], color="#2f5597")
+    ax.set_title(f"Lao động đi làm việc ở nước ngoài theo thị trường\n{data.period.title}")
+    ax.xaxis.set_major_formatter(fmt)
+    for i, v in enumerate(values[::-1]):
+        ax.annotate(format_vn_number(v), (v, i), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    if targets:
+        ax2 = axes[1]
+        names = [t["name"].replace("Lao động đi làm việc tại ", "") for t in targets]
+        names = [n if len(n) < 28 else n[:26] + "…" for n in names]
+        xs = range(len(targets))
+        ax2.bar([x - 0.2 for x in xs], [t["target_value"] for t in targets], 0.4,
+                label="Mục tiêu", color="#bfbfbf")
+        ax2.bar([x + 0.2 for x in xs], [t["achieved_value"] for t in targets], 0.4,
+                label="Thực hiện", color="#c00000")
+        ax2.set_xticks(list(xs), names, fontsize=7)
+        ax2.yaxis.set_major_formatter(fmt)
+        ax2.set_title("Thực hiện so với mục tiêu")
+        ax2.legend(fontsize=7)
+    fig.tight_layout()
+    buf = BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,1 @@
+"""The warehouse: models, migrations, merge and read models."""

@@ -1,0 +1,158 @@
+"""Warehouse tables (SQLAlchemy 2). The schema is created by Alembic migrations only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UnitRow(Base):
+    """A reporting unit of a programme, effective-dated: keyed by (code, valid_from)."""
+
+    __tablename__ = "units"
+    programme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    successors: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class PeriodRow(Base):
+    __tablename__ = "periods"
+    programme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1))
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))
+    cutoff_start: Mapped[date] = mapped_column(Date)
+    cutoff_end: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+
+
+class Submission(Base):
+    """One received file (accepted or rejected); the audit trail of the intake."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("checksum", name="uq_submissions_checksum"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    programme: Mapped[str] = mapped_column(String(64), index=True)
+    period: Mapped[str] = mapped_column(String(16), index=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    unit_valid_from: Mapped[date | None] = mapped_column(Date)
+    file_name: Mapped[str] = mapped_column(String(500))
+    bucket_path: Mapped[str] = mapped_column(String(1000))
+    archive_path: Mapped[str] = mapped_column(String(1000), default="")
+    receipt_path: Mapped[str] = mapped_column(String(1000), default="")
+    checksum: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # accepted | rejected | returned
+    version: Mapped[int | None] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    form_version: Mapped[str] = mapped_column(String(32), default="")
+    rules_run: Mapped[int] = mapped_column(Integer, default=0)
+    rules_failed: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    validation: Mapped[dict] = mapped_column(JSON, default=dict)
+    return_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReportSlot(Base):
+    """One row per (programme, period, unit): the lock row and pointer to the current version."""
+
+    __tablename__ = "report_slots"
+    programme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    current_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+
+
+class FactValue(Base):
+    """One number of one submission, with its sheet and cell."""
+
+    __tablename__ = "fact_values"
+    __table_args__ = (UniqueConstraint("submission_id", "indicator", "row_key", "col_key",
+                                       name="uq_fact_values_cell"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               index=True)
+    sheet: Mapped[str] = mapped_column(String(64))
+    cell: Mapped[str] = mapped_column(String(16))
+    indicator: Mapped[str] = mapped_column(String(64), index=True)
+    row_key: Mapped[str] = mapped_column(String(64), default="")
+    col_key: Mapped[str] = mapped_column(String(64), default="")
+    value: Mapped[float] = mapped_column(Float)
+    computed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TaskResult(Base):
+    __tablename__ = "task_results"
+    __table_args__ = (UniqueConstraint("submission_id", "task_code", name="uq_task_results"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               index=True)
+    task_code: Mapped[str] = mapped_column(String(64))
+    task_group: Mapped[str | None] = mapped_column(String(16))
+    task_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    cell: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Narrative(Base):
+    __tablename__ = "narratives"
+    __table_args__ = (UniqueConstraint("submission_id", "key", name="uq_narratives"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               index=True)
+    key: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    cell: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Issue(Base):
+    """A problem found in a submission: errors of rejected files, warnings of accepted ones."""
+
+    __tablename__ = "submission_issues"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(10))
+    sheet: Mapped[str] = mapped_column(String(64), default="")
+    cell: Mapped[str] = mapped_column(String(16), default="")
+    value: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text)
+
+
+class IntakeClaim(Base):
+    """A file taken by one intake run, so two parallel runs never process it twice."""
+
+    __tablename__ = "intake_claims"
+    path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    checksum: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
