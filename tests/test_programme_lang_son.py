@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from baocao.programme import load_programme
 
 BEFORE = date(2025, 6, 20)  # deadline of 2025-H1: districts still exist

@@ -75,7 +75,7 @@ def cmd_check(args) -> int:
 def cmd_migrate(args) -> int:
     from baocao.pipeline import prepare_warehouse
 
-    print(json.dumps(prepare_warehouse((args.programme or settings().default_programme))))
+    print(json.dumps(prepare_warehouse(args.programme or settings().default_programme)))
     return 0
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 import zlib
+from datetime import datetime
 from io import BytesIO
 
 from openpyxl import load_workbook
 
-from baocao.forms import TASK_STATUSES, build_form, workbook_layouts
+from baocao.forms import TASK_STATUSES, build_form, save_stable, workbook_layouts
 from baocao.periods import Period
 from baocao.programme import TOTAL, Programme, Unit
 
@@ -113,6 +114,4 @@ def fill_form(prog: Programme, unit: Unit, period: Period,
         for (sheet, addr), raw in (overrides or {}).items():
             if sheet == lay.sheet:
                 ws[addr] = raw
-    buf = BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return save_stable(wb, datetime(period.year, period.deadline.month, 1))

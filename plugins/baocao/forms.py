@@ -6,6 +6,8 @@ and the parser agree on every cell address without trusting anything inside a re
 
 from __future__ import annotations
 
+import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -177,8 +179,9 @@ def build_form(prog: Programme, unit: Unit, period: Period,
         _write_sheet(wb.create_sheet(lay.name), lay, prog, unit, period)
     meta = wb.create_sheet(META_SHEET)
     for i, (k, v) in enumerate([
-        ("programme", prog.code), ("unit", unit.code), ("unit_valid_from", unit.valid_from.isoformat()),
-        ("period", period.code), ("form_version", prog.form_version),
+        ("programme", prog.code), ("unit", unit.code),
+        ("unit_valid_from", unit.valid_from.isoformat()), ("period", period.code),
+        ("form_version", prog.form_version),
         ("generated_at", (generated_at or datetime(period.year, 1, 1)).isoformat()),
     ], 1):
         meta.cell(i, 1, k)
@@ -186,9 +189,29 @@ def build_form(prog: Programme, unit: Unit, period: Period,
     meta.sheet_state = "veryHidden"
     meta.protection.sheet = True
     wb.properties.title = f"Báo cáo {period.title} - {unit.name}"
+    return save_stable(wb, generated_at or datetime(period.year, 1, 1))
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def save_stable(wb, when: datetime) -> bytes:
+    """Save a workbook byte-for-byte reproducibly: the same content gives the same checksum
+    (openpyxl stamps the current time into the zip entries and docProps/core.xml)."""
     buf = BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(lambda m: m.group(1) + stamp + m.group(3), data)
+            info = zipfile.ZipInfo(item.filename, date_time=when.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = item.external_attr
+            dst.writestr(info, data)
+    return out.getvalue()
 
 
 def _write_guide(ws, prog: Programme, unit: Unit, period: Period) -> None:

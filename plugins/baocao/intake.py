@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from baocao.parsing import ParsedSubmission, parse_submission
 from baocao.programme import Programme
@@ -35,6 +36,8 @@ from baocao.warehouse.models import IntakeClaim
 log = logging.getLogger(__name__)
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CLAIM_LEASE = timedelta(minutes=30)
+OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối",
+                "returned": "bị trả lại để chỉnh sửa"}
 IGNORED_PREFIXES = ("~$", ".", "_")  # Excel lock files, hidden and partial uploads
 
 
@@ -90,29 +93,27 @@ def _rel(path, parent) -> str:
 def claim(engine: Engine, path: str, checksum: str, run_id: str) -> bool:
     """Take the file for this run; False if another live run holds it or it is done."""
     now = datetime.now(UTC)
+    table = IntakeClaim.__table__
+    where = (table.c.path == path, table.c.checksum == checksum)
     with engine.begin() as conn:
-        row = conn.execute(select(IntakeClaim).where(IntakeClaim.path == path,
-                                                     IntakeClaim.checksum == checksum)
-                           .with_for_update() if engine.dialect.name == "postgresql" else
-                           select(IntakeClaim).where(IntakeClaim.path == path,
-                                                     IntakeClaim.checksum == checksum)).first()
-        if row is None:
+        query = select(table).where(*where)
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        held = conn.execute(query).first()
+        if held is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(insert(IntakeClaim).values(path=path, checksum=checksum,
-                                                            claimed_by=run_id, claimed_at=now,
-                                                            done=False))
+                    conn.execute(insert(table).values(path=path, checksum=checksum,
+                                                      claimed_by=run_id, claimed_at=now,
+                                                      done=False))
                 return True
-            except Exception:  # a racing run inserted first
+            except IntegrityError:  # a racing run inserted first
                 return False
-        c = row[0]
-        if c.done:
+        if held.done:
             return False
-        claimed_at = c.claimed_at if c.claimed_at.tzinfo else c.claimed_at.replace(tzinfo=UTC)
-        if c.claimed_by == run_id or now - claimed_at > CLAIM_LEASE:
-            conn.execute(update(IntakeClaim).where(IntakeClaim.path == path,
-                                                   IntakeClaim.checksum == checksum)
-                         .values(claimed_by=run_id, claimed_at=now))
+        claimed_at = _aware(held.claimed_at)
+        if held.claimed_by == run_id or now - claimed_at > CLAIM_LEASE:
+            conn.execute(update(table).where(*where).values(claimed_by=run_id, claimed_at=now))
             return True
         return False
 
@@ -189,7 +190,7 @@ def process_file(root, engine: Engine, prog: Programme, validator, item: InboxFi
             file_name=item.file_name, checksum=checksum, received_at=received_at,
             processed_at=now, reason=f"Tệp đã được nhận lúc "
             f"{_aware(existing.received_at).astimezone(VN_TZ):%H:%M ngày %d/%m/%Y} "
-            f"(kết quả lần đó: {'đã tiếp nhận' if existing.status == 'accepted' else 'bị từ chối' if existing.status == 'rejected' else existing.status})."))
+            f"(kết quả lần đó: {OUTCOME_TEXT.get(existing.status, existing.status)})."))
         _copy_then_delete(src, root / archive_rel)
         release(engine, item.path, checksum)
         log.info("%s: duplicate of submission %s", item.path, existing.id)

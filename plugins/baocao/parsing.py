@@ -203,6 +203,7 @@ def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> Non
     owned: list[CellSpec] = []
     got: dict[tuple[str, str, str], float] = {}
     for spec in cells:
+        sheet = _sheet(spec.sheet)
         raw_f = ws_f[spec.address].value
         if spec.formula and isinstance(raw_f, str) and raw_f.startswith("="):
             owned.append(spec)  # the form's own total formula: computed below
@@ -210,18 +211,18 @@ def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> Non
         raw = ws_v[spec.address].value
         if isinstance(raw_f, str) and raw_f.startswith("=") and raw is None:
             sub.problems.append(Problem("Ô chứa công thức chưa được tính giá trị; hãy nhập số "
-                                        "trực tiếp", _sheet(spec.sheet), spec.address, _show(raw_f)))
+                                        "trực tiếp", sheet, spec.address, _show(raw_f)))
             continue
         try:
             num = _number(raw)
         except NotANumber:
             sub.problems.append(Problem("Không phải là số. Nhập số, ví dụ 1.234 hoặc 1.234,5",
-                                        _sheet(spec.sheet), spec.address, _show(raw)))
+                                        sheet, spec.address, _show(raw)))
             continue
         if num is None:
             num = Decimal(0)  # the form says: a blank input cell means 0
         if num < 0:
-            sub.problems.append(Problem("Số liệu không được âm", _sheet(spec.sheet), spec.address,
+            sub.problems.append(Problem("Số liệu không được âm", sheet, spec.address,
                                         format_vn_number(num, 3).rstrip("0").rstrip(",")))
             continue
         if spec.kind == "count" and num != num.to_integral_value():
@@ -230,17 +231,17 @@ def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> Non
             continue
         if spec.kind == "money" and num != num.quantize(Decimal("0.001")):
             sub.problems.append(Problem("Số tiền (triệu đồng) chỉ được có tối đa 3 chữ số thập "
-                                        "phân", _sheet(spec.sheet), spec.address, _show(raw)))
+                                        "phân", sheet, spec.address, _show(raw)))
             continue
         value = float(num)
         got[(spec.indicator, spec.row, spec.col)] = value
-        sub.values.append(Value(_sheet(spec.sheet), spec.address, spec.indicator, spec.row, spec.col,
+        sub.values.append(Value(sheet, spec.address, spec.indicator, spec.row, spec.col,
                                 spec.kind, value))
     for spec in owned:
         parts = [v for (i, r, c), v in got.items()
                  if i == spec.indicator and c == spec.col and r != TOTAL]
-        sub.values.append(Value(_sheet(spec.sheet), spec.address, spec.indicator, spec.row, spec.col,
-                                spec.kind, round(sum(parts), 3), computed=True))
+        sub.values.append(Value(sheet, spec.address, spec.indicator, spec.row,
+                                spec.col, spec.kind, round(sum(parts), 3), computed=True))
 
 
 def _text(ws_f, ws_v, addr: str) -> str:

@@ -349,7 +349,8 @@ class Programme(_Model):
             if rule.code in rule_codes:
                 problems.append(f"rules[{i}] ({rule.code}): duplicate rule code")
             rule_codes.add(rule.code)
-            problems.extend(f"rules[{i}] ({rule.code}): {p}" for p in _rule_problems(rule, inds, dims))
+            problems.extend(f"rules[{i}] ({rule.code}): {p}"
+                            for p in _rule_problems(rule, inds, dims))
         for i, t in enumerate(self.targets):
             for ref in t.refs:
                 p = _ref_problem(ref, inds, dims)
@@ -364,7 +365,7 @@ class Programme(_Model):
             for i, p in enumerate(self.budget.parts):
                 if sources is None or p.source not in sources.codes:
                     problems.append(f"budget.parts[{i}]: unknown fund source '{p.source}'")
-        for key, rule in self.periods.items():
+        for key in self.periods:
             try:
                 parse_period(f"{self.first_year}-{'H1' if key == 'H' else 'Y'}", self)
             except ValueError as exc:

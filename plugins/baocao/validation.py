@@ -31,6 +31,12 @@ class ValidationSummary:
                 "failed_rules": self.failed_rules}
 
 
+def _sides(rule: Rule) -> list[tuple[str, list[str]]]:
+    """The referenced sides of a rule: left, right and (if any) the condition."""
+    sides = [("l", rule.left), ("r", rule.right)]
+    return sides + [("w", [rule.when[0]])] if rule.when else sides
+
+
 def _frame_key(rule: Rule) -> str:
     return "submission" if rule.scope == "submission" else f"{rule.scope}:{rule.indicator}"
 
@@ -78,9 +84,10 @@ class Validator:
 
     # ----- frames ----------------------------------------------------------------------
     def _frames(self, sub: ParsedSubmission, sheets: set[str]):
+        """One frame per rule group, with computed ``c<n>_l/_r/_w`` columns per rule."""
         import pandas as pd
 
-        values = {(v.indicator, v.row, v.col): v for v in sub.values}
+        values = {(v.indicator, v.row, v.col): v.value for v in sub.values}
         frames: dict[str, tuple[Any, list[str]]] = {}
         for key, rules in self._rules.items():
             rules = [(n, r) for n, r in rules if set(r.sheets) <= sheets]
@@ -88,60 +95,52 @@ class Validator:
                 continue
             if key == "submission":
                 labels = [""]
-                data: dict[str, list[float | None]] = {}
-                for n, r in rules:
-                    data[f"c{n}_l"] = [self._sum_refs(r.left, values)]
-                    data[f"c{n}_r"] = [self._sum_refs(r.right, values)]
-                    if r.when:
-                        data[f"c{n}_w"] = [self._sum_refs([r.when[0]], values)]
+                data = {f"c{n}_{suffix}": [self._sum_refs(refs, values)]
+                        for n, r in rules for suffix, refs in _sides(r)}
             else:
-                ind = self.prog.indicator(rules[0][1].indicator or "")
-                rows = [row for row, _ in self.prog.cells(ind)]
-                rows = list(dict.fromkeys(rows))
-                cols = list(dict.fromkeys(c for _, c in self.prog.cells(ind)))
-                lines, others = (rows, cols) if key.startswith("rows") else (cols, rows)
-                labels = lines
-                data = {}
-
-                def get(line: str, other: str, rows_scope: bool = key.startswith("rows")):
-                    k = (ind.code, line, other) if rows_scope else (ind.code, other, line)
-                    return values[k].value if k in values else None
-
-                for n, r in rules:
-                    for suffix, refs in (("l", r.left), ("r", r.right),
-                                         ("w", [r.when[0]] if r.when else None)):
-                        if refs is None:
-                            continue
-                        col: list[float | None] = []
-                        for line in lines:
-                            members = [o for o in others if o != TOTAL] if "*" in refs else refs
-                            parts = [get(line, m) for m in members]
-                            col.append(None if any(p is None for p in parts)
-                                       else round(sum(parts), 3))  # type: ignore[arg-type]
-                        data[f"c{n}_{suffix}"] = col
+                labels, data = self._table_columns(rules, key.startswith("rows"), values)
             frame = pd.DataFrame(data)
             frame.insert(0, "row_no", range(len(frame)))
             frames[key] = (frame, labels)
         return frames
 
+    def _table_columns(self, rules: list[tuple[int, Rule]], rows_scope: bool,
+                       values: dict[tuple[str, str, str], float]):
+        """Lines of a table (its rows, or its columns when ``rows_scope`` is False) and,
+        per rule side, the sum of the referenced members on each line (None if missing)."""
+        ind = self.prog.indicator(rules[0][1].indicator or "")
+        cells = self.prog.cells(ind)
+        rows = list(dict.fromkeys(r for r, _ in cells))
+        cols = list(dict.fromkeys(c for _, c in cells))
+        lines, others = (rows, cols) if rows_scope else (cols, rows)
+        data: dict[str, list[float | None]] = {}
+        for n, rule in rules:
+            for suffix, refs in _sides(rule):
+                members = [o for o in others if o != TOTAL] if "*" in refs else refs
+                column: list[float | None] = []
+                for line in lines:
+                    keys = [(ind.code, line, m) if rows_scope else (ind.code, m, line)
+                            for m in members]
+                    parts = [values.get(k) for k in keys]
+                    column.append(None if None in parts else round(sum(parts), 3))
+                data[f"c{n}_{suffix}"] = column
+        return lines, data
+
     def _sum_refs(self, refs: list[str], values: dict) -> float | None:
+        """Sum of submission-scope references; None if one matches no value."""
         total = 0.0
         for ref in refs:
-            parts = ref.split(".")
-            ind = parts[0]
-            keys = [k for k in values if k[0] == ind and all(
-                want == "*" and got != TOTAL or want == got
-                for want, got in zip(parts[1:], k[1:1 + len(parts) - 1], strict=False))]
+            keys = [k for k in values if self._matches(ref, k)]
             if not keys:
                 return None
-            total += sum(values[k].value for k in keys)
+            total += sum(values[k] for k in keys)
         return round(total, 3)
 
     # ----- run -------------------------------------------------------------------------
     def validate(self, sub: ParsedSubmission, sheets: list[str]) -> ValidationSummary:
         """Run every rule that applies to the sheets the unit reports; add problems."""
         summary = ValidationSummary()
-        values = {(v.indicator, v.row, v.col): v for v in sub.values}
+        values = {(v.indicator, v.row, v.col): v for v in sub.values}  # for cell addresses
         for key, (frame, labels) in self._frames(sub, set(sheets)).items():
             result = self._definitions[key].run(
                 batch_parameters={"dataframe": frame},
@@ -173,7 +172,9 @@ class Validator:
 
         def fmt(col: str) -> str:
             v = rec.get(col)
-            return "" if v is None or v != v else format_vn_number(float(v), 3).rstrip("0").rstrip(",")
+            if v is None or v != v:
+                return ""
+            return format_vn_number(float(v), 3).rstrip("0").rstrip(",")
 
         message = rule.message.format(left=fmt(f"c{n}_l"), right=fmt(f"c{n}_r"),
                                       when=fmt(f"c{n}_w"))
@@ -199,10 +200,12 @@ class Validator:
 
     @staticmethod
     def _matches(ref: str, key: tuple[str, str, str]) -> bool:
+        """Whether a reference (``*`` = any member but the total row) names ``key``."""
         parts = ref.split(".")
         if parts[0] != key[0]:
             return False
-        return all(w == "*" or w == g for w, g in zip(parts[1:], key[1:], strict=False))
+        return all(w == g or (w == "*" and g != TOTAL)
+                   for w, g in zip(parts[1:], key[1:], strict=False))
 
     @staticmethod
     def _sheet_name(sheet: str) -> str:

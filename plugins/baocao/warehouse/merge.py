@@ -84,10 +84,11 @@ def sync_programme(engine: Engine, prog: Programme) -> None:
         upsert(engine, conn, PeriodRow.__table__, periods, ["programme", "code"])
 
 
-def find_by_checksum(engine: Engine, checksum: str) -> Submission | None:
+def find_by_checksum(engine: Engine, checksum: str):
+    """The submission row (columns as attributes) with this checksum, or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(Submission).where(Submission.checksum == checksum)).first()
-    return row[0] if row else None
+        return conn.execute(select(Submission.__table__)
+                            .where(Submission.checksum == checksum)).first()
 
 
 def record_submission(engine: Engine, prog: Programme, parsed: ParsedSubmission,
@@ -191,13 +192,13 @@ def set_paths(engine: Engine, submission_id: int, *, archive_path: str | None = 
         conn.execute(update(Submission).where(Submission.id == submission_id).values(**values))
 
 
-def return_submission(engine: Engine, submission_id: int, reason: str) -> Submission:
+def return_submission(engine: Engine, submission_id: int, reason: str):
     """Return an accepted current submission for correction; it stops counting."""
     with engine.begin() as conn:
-        row = conn.execute(select(Submission).where(Submission.id == submission_id)).first()
-        if row is None:
+        sub = conn.execute(select(Submission.__table__)
+                           .where(Submission.id == submission_id)).first()
+        if sub is None:
             raise LookupError(f"submission {submission_id} does not exist")
-        sub = row[0]
         if sub.status != "accepted":
             raise ValueError(f"submission {submission_id} is {sub.status}, not accepted")
         if not sub.is_current:

@@ -1,8 +1,9 @@
 """Alembic environment: runs on the connection handed in by ``baocao.warehouse.db``."""
 
 from alembic import context
-from baocao.warehouse.models import Base
 from sqlalchemy import create_engine
+
+from baocao.warehouse.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,107 @@
+"""The intake on a local bucket: receipts, archive, duplicates, lateness, claims."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from baocao.demo import fill_form
+from baocao.intake import claim, list_inbox, run_intake
+from baocao.warehouse.db import get_engine
+from baocao.warehouse.merge import sync_programme
+
+PERIOD = "2026-H1"
+
+
+@pytest.fixture
+def env(tmp_path, programme):
+    from airflow.sdk import ObjectStoragePath
+
+    from baocao.warehouse.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    migrate(url)
+    engine = get_engine(url)
+    sync_programme(engine, programme)
+    return ObjectStoragePath(f"file://{tmp_path / 'bucket'}"), engine
+
+
+def drop(root, unit: str, name: str, data: bytes, when: datetime):
+    path = root / "inbox" / unit / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path.path, (when.timestamp(), when.timestamp()))
+    return path
+
+
+def files(root, prefix: str) -> list[str]:
+    base = root / prefix
+    return sorted(str(p.path)[len(str(base.path)) + 1:] for p in base.rglob("*")
+                  if p.is_file()) if base.exists() else []
+
+
+def test_accept_reject_duplicate_late_and_nothing_lost(env, programme):
+    root, engine = env
+    period = programme.period(PERIOD)
+    units = [u for u in programme.expected_units(period) if u.kind == "commune"][:3]
+    on_time = datetime(2026, 6, 18, 2, tzinfo=UTC)
+    late = datetime(2026, 6, 21, 3, tzinfo=UTC)  # 10:00 on 21/6 in Vietnam
+    good = fill_form(programme, units[0], period)
+    drop(root, units[0].code, "Báo cáo 6 tháng.xlsx", good, on_time)
+    drop(root, units[1].code, "bc.xlsx", fill_form(programme, units[1], period), late)
+    drop(root, units[2].code, "sai.xlsx", b"not excel", on_time)
+    drop(root, units[2].code, "~$sai.xlsx", b"lock file", on_time)  # Excel lock: ignored
+    outcomes = {o.unit_code: o for o in run_intake(programme, engine, root, "run-1")}
+    assert outcomes[units[0].code].status == "accepted" and not outcomes[units[0].code].late
+    assert outcomes[units[1].code].status == "accepted" and outcomes[units[1].code].late
+    assert outcomes[units[2].code].status == "rejected"
+    assert files(root, "inbox") == [f"{units[2].code}/~$sai.xlsx"]
+    archived = files(root, "archive")
+    assert len(archived) == 3 and any(a.startswith("rejected/") for a in archived)
+    receipt = (root / outcomes[units[2].code].receipt).read_text(encoding="utf-8")
+    assert "BỊ TỪ CHỐI" in receipt and "không phải là bảng tính Excel" in receipt
+    accepted_receipt = (root / outcomes[units[1].code].receipt).read_text(encoding="utf-8")
+    assert "ĐÃ TIẾP NHẬN" in accepted_receipt and "gửi sau hạn 20/06/2026" in accepted_receipt
+    assert "Số liệu đã ghi nhận" in accepted_receipt
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("select count(*) from fact_values")).scalar_one()
+    # the same file again: answered "already received", nothing changes
+    drop(root, units[0].code, "gửi lại.xlsx", good, on_time + timedelta(days=1))
+    again = run_intake(programme, engine, root, "run-2")
+    assert [o.status for o in again] == ["duplicate"]
+    assert "ĐÃ NHẬN TRƯỚC ĐÓ" in (root / again[0].receipt).read_text(encoding="utf-8")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from fact_values")).scalar_one() == before
+        assert conn.execute(sa.text("select count(*) from submissions")).scalar_one() == 3
+    assert run_intake(programme, engine, root, "run-3") == []
+
+
+def test_unknown_unit_folder_is_answered(env, programme):
+    root, engine = env
+    period = programme.period(PERIOD)
+    unit = programme.expected_units(period)[0]
+    drop(root, "KHONG-CO", "x.xlsx", fill_form(programme, unit, period), datetime.now(UTC))
+    [out] = run_intake(programme, engine, root, "run")
+    assert out.status == "rejected"
+    assert "gửi vào thư mục của đơn vị KHONG-CO" in (root / out.receipt).read_text("utf-8")
+
+
+def test_claim_is_exclusive_until_lease_expires(env):
+    _root, engine = env
+    assert claim(engine, "inbox/A/x.xlsx", "abc", "run-1")
+    assert not claim(engine, "inbox/A/x.xlsx", "abc", "run-2")
+    assert claim(engine, "inbox/A/x.xlsx", "abc", "run-1")  # the holder may retry
+    with engine.begin() as conn:
+        conn.execute(sa.text("update intake_claims set claimed_at = :t"),
+                     {"t": datetime.now(UTC) - timedelta(hours=2)})
+    assert claim(engine, "inbox/A/x.xlsx", "abc", "run-2")  # a dead run's claim is taken over
+
+
+def test_list_inbox_reads_vietnamese_names(env):
+    root, _engine = env
+    drop(root, "SNV", "Báo cáo quý.xlsx", b"x", datetime.now(UTC))
+    [item] = list_inbox(root)
+    assert (item.unit_code, item.file_name) == ("SNV", "Báo cáo quý.xlsx")
