@@ -82,6 +82,7 @@ def test_receipts_and_archive(demo_run, tmp_root):
     assert len(bad) == 1
     html = bad[0].read_text(encoding="utf-8")
     assert "BỊ TỪ CHỐI" in html and "khoảng 50" in html and "Không phải là số" in html
+    assert "Nhật Bản: Số lao động nữ (999.999) lớn hơn tổng số" in html  # rules ran too
     assert not any((tmp_root / "bucket" / "inbox").rglob("*.xlsx"))
     resub = sorted((tmp_root / "bucket" / "archive" / "accepted" / seeded["resubmitted"])
                    .rglob("*.xlsx"))

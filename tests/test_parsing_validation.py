@@ -37,7 +37,7 @@ def cell_of(prog, unit, indicator, row="", col=""):
 
 def check(prog, validator, unit, data):
     parsed = parse_submission(data, prog, unit.code)
-    if not parsed.errors:
+    if parsed.readable:
         validator.validate(parsed, prog.unit_sheets(unit))
     return parsed
 

@@ -59,7 +59,7 @@ def cmd_check(args) -> int:
 
     prog = _prog(args)
     parsed = parse_submission(Path(args.file).read_bytes(), prog, args.unit)
-    if not parsed.errors:
+    if parsed.readable:
         unit = prog.unit(args.unit, prog.period(parsed.period).deadline)
         Validator(prog).validate(parsed, prog.unit_sheets(unit))
     for p in parsed.problems:
@@ -121,16 +121,32 @@ def cmd_status(args) -> int:
 
 
 def cmd_outputs(args) -> int:
-    """Print where the receipts and the period's reports are (used by ``make run``)."""
+    """Print the receipts (with their outcome) and the period's reports (``make run``)."""
     from baocao.delivery import outbox_root
     from baocao.intake import bucket_root
+    from baocao.pipeline import engine
+    from baocao.warehouse.readmodels import query
 
     prog = _prog(args)
-    receipts = sorted(str(p) for p in (bucket_root() / "receipts").rglob("*.html"))
-    print(f"Phiếu tiếp nhận ({len(receipts)}):")
-    for r in receipts:
-        print(f"  {r}")
-    print("Báo cáo:")
+    root = bucket_root()
+    rows = query(engine(), "submission_status", programme=prog.code, period=args.period)
+    label = {"accepted": "đã tiếp nhận", "rejected": "BỊ TỪ CHỐI", "returned": "bị trả lại"}
+    recorded = {r["receipt_path"] for r in rows}
+    others = sorted(str(p.path)[len(str(root.path)) + 1:]
+                    for p in (root / "receipts").rglob("*.html")
+                    if str(p.path)[len(str(root.path)) + 1:] not in recorded) \
+        if (root / "receipts").exists() else []
+    print(f"Receipts ({len(rows)} files recorded for {args.period}, "
+          f"{len(others)} other answers such as 'already received'):")
+    order = {"rejected": 0, "returned": 1, "accepted": 2}
+    for r in sorted(rows, key=lambda r: (order.get(r["status"], 3), not r["late"],
+                                         r["unit_code"])):
+        note = label.get(r["status"], r["status"]) + (", MUỘN" if r["late"] else "") + \
+            (f", v{r['version']}" if r["version"] else "")
+        print(f"  [{note}] {root / r['receipt_path']}")
+    for rel in others:
+        print(f"  [khác] {root / rel}")
+    print("Reports:")
     for p in sorted((outbox_root() / prog.code / args.period).glob("*")):
         print(f"  {p}")
     return 0

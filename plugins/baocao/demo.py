@@ -28,10 +28,15 @@ def demo_values(prog: Programme, unit: Unit, period: Period) -> dict[tuple[str, 
     scale = 1 if prog.is_local(unit) else 3
     out: dict[tuple[str, str, str], float] = {}
     sheets = prog.unit_sheets(unit)
-    if "workers" in sheets:
+    is_lead = unit.code in prog.lead and not prog.is_local(unit)
+    if "workers" in sheets and is_lead:
+        out.update(_lead_workers(prog, period, rng))
+    elif "workers" in sheets:
         markets = prog.dimension("market").codes
-        weights = {"CN": 60, "JP": 6, "KR": 2, "TW": 3}
-        totals = {m: rng.randint(0, weights.get(m, 1) * 4) * scale for m in markets}
+        # per local unit and half-year; cross-border work in Sùng Tả dominates (DOMAIN §7)
+        weights = {"CN": 80, "JP": 6, "KR": 2, "TW": 4}
+        months = 1 if period.kind == "H" else 2
+        totals = {m: rng.randint(0, weights.get(m, 1)) * months for m in markets}
         for m, t in totals.items():
             out[("W_DEP", m, "total")] = t
             out[("W_DEP", m, "women")] = rng.randint(0, t // 2)
@@ -75,6 +80,23 @@ def demo_values(prog: Programme, unit: Unit, period: Period) -> dict[tuple[str, 
         out[("E_FINES", "", "")] = round(rng.uniform(0, 50), 3) if out[("E_VIOLATIONS", "", "")] \
             else 0
         out[("E_UNFIT", "", "")] = rng.randint(0, int(out[("E_HEALTH_CHECKS", "", "")]))
+    return out
+
+
+def _lead_workers(prog: Programme, period: Period, rng: random.Random
+                  ) -> dict[tuple[str, str, str], float]:
+    """The lead department's provincial figures: the local units' sum, give or take a few
+    (its own registers never match the communes' exactly)."""
+    out: dict[tuple[str, str, str], float] = {}
+    for unit in prog.expected_units(period):
+        if prog.is_local(unit):
+            for key, value in demo_values(prog, unit, period).items():
+                if key[0].startswith("W_"):
+                    out[key] = out.get(key, 0) + value
+    for m in prog.dimension("market").codes:
+        extra = rng.randint(0, 3)
+        out[("W_DEP", m, "total")] += extra
+        out[("W_CHANNEL", "enterprise", "")] = out.get(("W_CHANNEL", "enterprise", ""), 0) + extra
     return out
 
 

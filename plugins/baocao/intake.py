@@ -199,7 +199,7 @@ def process_file(root, engine: Engine, prog: Programme, validator, item: InboxFi
 
     parsed = parse_submission(data, prog, item.unit_code)
     summary: dict[str, Any] = {"rules_run": 0, "rules_failed": 0, "failed_rules": []}
-    if not parsed.errors:
+    if parsed.readable:  # content rules run even if some cells had errors: report them all
         unit = prog.unit(item.unit_code, prog.period(parsed.period).deadline)
         result = validator.validate(parsed, prog.unit_sheets(unit))
         summary = result.as_dict()

@@ -76,6 +76,11 @@ class ParsedSubmission:
     problems: list[Problem] = field(default_factory=list)
 
     @property
+    def readable(self) -> bool:
+        """The form was recognised (unit and period resolved): content rules can run."""
+        return self.unit_valid_from is not None
+
+    @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 

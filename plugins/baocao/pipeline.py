@@ -108,8 +108,11 @@ def seed_demo(programme: str, period: str) -> dict[str, Any]:
             files.append((name, fill_form(prog, unit, per),
                           deadline + timedelta(days=3, hours=2)))
         elif unit is twice:
+            from baocao.demo import demo_values
+
+            wrong = demo_values(prog, unit, per)[("W_OVERSTAY", "", "")] + 5
             first = fill_form(prog, unit, per, overrides={
-                ("workers", _first_cell(prog, unit, "W_OVERSTAY", "", "")): 1})
+                ("workers", _first_cell(prog, unit, "W_OVERSTAY", "", "")): wrong})
             files.append((f"Báo cáo {per.title} (lần 1).xlsx", first,
                           arrive - timedelta(days=2)))
             files.append((f"Báo cáo {per.title} (bổ sung).xlsx", fill_form(prog, unit, per),

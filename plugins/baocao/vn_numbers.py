@@ -49,6 +49,12 @@ def format_vn_number(value: float | int | Decimal | None, decimals: int = 0) -> 
     return f"{out},{frac}" if frac else out
 
 
+def format_vn_money(value: float | None) -> str:
+    """Million VND with up to 3 decimals, trailing zeros dropped: 5459.0 -> '5.459'."""
+    text = format_vn_number(value, 3)
+    return text.rstrip("0").rstrip(",") if "," in text else text
+
+
 def format_vn_percent(value: float | None, decimals: int = 1) -> str:
     """Format a percentage: 12.34 -> '12,3%'."""
     if value is None:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from baocao.periods import Period
 from baocao.programme import TOTAL, Programme
-from baocao.vn_numbers import format_vn_number, format_vn_percent
+from baocao.vn_numbers import format_vn_money, format_vn_number, format_vn_percent
 from baocao.warehouse import readmodels as rm
 
 N = format_vn_number
@@ -93,8 +93,7 @@ def target_rows(data: ReportData) -> list[dict[str, str]]:
         prev = rm.total_of(data.previous_totals, t.refs) if data.previous_totals else None
         out.append({
             "name": t.name,
-            "target": N(target) + (" (chỉ tiêu tham khảo: 1/2 kế hoạch năm)"
-                                   if period.kind == "H" else ""),
+            "target": N(target) + ("*" if period.kind == "H" else ""),
             "target_value": target,
             "achieved": N(achieved), "achieved_value": achieved,
             "pct": _pct(achieved, target),
@@ -132,8 +131,9 @@ def fund_rows(data: ReportData) -> list[dict[str, str]]:
                 for m in prog.dimension("fund_measure").codes}
         budget = plan.get(code) if member else (prog.budget.total if prog.budget else None)
         rows.append({"name": member.name if member else "Tổng cộng", "bold": member is None,
-                     "budget": N(budget, 3) if budget is not None else "-",
-                     **{k: N(v, 0 if k == "beneficiaries" else 3) for k, v in vals.items()},
+                     "budget": format_vn_money(budget) if budget is not None else "-",
+                     **{k: N(v) if k == "beneficiaries" else format_vn_money(v)
+                        for k, v in vals.items()},
                      "pct": _pct(vals["cumulative"], budget) if budget else "-"})
     return rows
 
@@ -145,9 +145,9 @@ def scalar_rows(data: ReportData, sheet: str) -> list[dict[str, str]]:
             continue
         value = data.totals.get((ind.code, "", ""), 0.0)
         prev = data.previous_totals.get((ind.code, "", ""))
-        out.append({"name": ind.name, "value": N(value, 3 if ind.kind == "money" else 0),
-                    "previous": N(prev, 3 if ind.kind == "money" else 0)
-                    if prev is not None else "-"})
+        fmt = format_vn_money if ind.kind == "money" else N
+        out.append({"name": ind.name, "value": fmt(value),
+                    "previous": fmt(prev) if prev is not None else "-"})
     return out
 
 
@@ -208,11 +208,14 @@ def context(data: ReportData) -> dict[str, Any]:
         "communication": scalar_rows(data, "communication"),
         "enforcement": scalar_rows(data, "enforcement"),
         "task_groups": [{"name": f"{code}. {groups.get(code, 'Nhiệm vụ khác')}"
-                         if code else "Nhiệm vụ khác", "entries": items}
+                         if code else "Nhiệm vụ khác",
+                         "entries": attributed(items, ("status", "text"))}
                         for code, items in sorted(task_groups.items())],
-        "difficulties": narr.get("difficulties", []),
-        "recommendations": narr.get("recommendations", []),
-        "next_plan": narr.get("next_plan", []),
+        "difficulties": attributed(narr.get("difficulties", []), ("text",)),
+        "recommendations": attributed(narr.get("recommendations", []), ("text",)),
+        "next_plan": attributed(narr.get("next_plan", []), ("text",)),
+        "target_note": "* Mục tiêu 6 tháng bằng 1/2 mục tiêu năm, chỉ có tính chất tham khảo."
+        if period.kind == "H" and prog.targets else "",
         "statuses": statuses,
         "expected": str(comp["expected"]), "received": str(comp["received"]),
         "on_time": str(comp["on_time"]), "late": str(comp["late"]),
@@ -232,6 +235,15 @@ def context(data: ReportData) -> dict[str, Any]:
         "sign_position": prog.signatory.position,
         "sign_name": prog.signatory.name,
     }
+
+
+def attributed(items: list[dict[str, str]], keys: tuple[str, ...]) -> list[dict[str, str]]:
+    """Merge identical texts, keeping every unit that wrote them: 'A, B: “text”'."""
+    merged: dict[tuple[str, ...], list[str]] = {}
+    for item in items:
+        merged.setdefault(tuple(item[k] for k in keys), []).append(item["unit"])
+    return [{**dict(zip(keys, key, strict=True)), "units": ", ".join(units)}
+            for key, units in merged.items()]
 
 
 def _lead_total(data: ReportData) -> float | None:

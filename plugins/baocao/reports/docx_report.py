@@ -36,7 +36,8 @@ def render_docx(data: ReportData) -> bytes:
 
     tpl = DocxTemplate(str(template_path()))
     ctx = _nfc(context(data))
-    ctx["sign_position"] = Listing(ctx["sign_position"])
+    for key in ("sign_position", "issuer_name", "issuer_parent"):
+        ctx[key] = Listing(ctx[key])
     ctx["chart"] = InlineImage(tpl, BytesIO(departures_chart(data)), width=Mm(160))
     tpl.render(ctx, autoescape=True)
     buf = BytesIO()

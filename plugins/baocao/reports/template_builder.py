@@ -68,6 +68,20 @@ def _page_number_header(section) -> None:
         run._element.append(el)
 
 
+def _widths(table, widths_cm: list[float]) -> None:
+    """Fixed column widths that Word and LibreOffice both honour (grid and cells)."""
+    table.autofit = False
+    grid = table._element.tblGrid
+    for col, w in zip(grid.findall(qn("w:gridCol")), widths_cm, strict=True):
+        col.set(qn("w:w"), str(int(Cm(w).twips)))
+    for row in table.rows:
+        for cell, w in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(w)
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._element.tblPr.append(layout)
+
+
 def _no_borders(table) -> None:
     tbl_pr = table._element.tblPr
     borders = OxmlElement("w:tblBorders")
@@ -100,9 +114,7 @@ def _loop_table(doc, headers: list[str], fields: list[str], loop: str, widths: l
             else WD_ALIGN_PARAGRAPH.RIGHT
         _cell_text(table.rows[2].cells[i], f"{{{{ {f} }}}}", size, align=align)
     _cell_text(table.rows[3].cells[0], "{%tr endfor %}", size)
-    for row in table.rows:
-        for i, w in enumerate(widths):
-            row.cells[i].width = Cm(w)
+    _widths(table, widths)
 
 
 def build(path: Path) -> None:
@@ -119,9 +131,9 @@ def build(path: Path) -> None:
 
     head = doc.add_table(rows=1, cols=2)
     _no_borders(head)
+    _widths(head, [6.3, 10.2])
     left, right = head.rows[0].cells
-    left.width, right.width = Cm(6.5), Cm(9.5)
-    _cell_text(left, "{{ issuer_parent }}", 13)
+    _cell_text(left, "{{ issuer_parent }}", 12.5)
     lp = left.add_paragraph()
     lp.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _font(lp.add_run("{{ issuer_name }}"), 13, bold=True)
@@ -158,19 +170,20 @@ def build(path: Path) -> None:
     _loop_table(doc, ["Thị trường", "Tổng số", "Nữ", "DTTS", "Xuất ngũ", "Hộ nghèo",
                       "Cận nghèo"],
                 ["r.name", "r.total", "r.women", "r.ethnic", "r.demob", "r.poor",
-                 "r.near_poor"], "worker_rows", [4.5, 2, 1.7, 1.7, 1.8, 1.8, 1.8])
+                 "r.near_poor"], "worker_rows", [5.1, 2, 1.8, 1.8, 1.9, 1.9, 2])
     _para(doc, "{%p if has_targets %}", after=0)
     _para(doc, "Kết quả so với mục tiêu của Kế hoạch (Biểu số 01). {{ growth_text }}.",
           indent=True, before=6)
     _loop_table(doc, ["Chỉ tiêu", "Mục tiêu", "Thực hiện", "Tỷ lệ", "Đánh giá",
                       "Cùng kỳ năm trước", "Tăng/giảm"],
                 ["r.name", "r.target", "r.achieved", "r.pct", "r.met", "r.previous",
-                 "r.growth"], "targets", [4.5, 2.4, 1.8, 1.6, 1.6, 1.8, 1.6])
+                 "r.growth"], "targets", [5.3, 2, 2, 1.7, 1.7, 2.1, 1.7])
+    _para(doc, "{{ target_note }}", size=12, italic=True, before=3)
     _para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, before=6)
     _para(doc, "{%p endif %}", after=0)
     _para(doc, "Các chỉ tiêu khác:", indent=True, before=6)
     _loop_table(doc, ["Chỉ tiêu", "Kỳ này", "Cùng kỳ năm trước"],
-                ["r.name", "r.value", "r.previous"], "worker_other", [10, 3, 3])
+                ["r.name", "r.value", "r.previous"], "worker_other", [10.5, 3, 3])
 
     _para(doc, "2. Nguồn vốn hỗ trợ, cho vay", bold=True, before=6)
     _para(doc, "{%p if has_budget %}", after=0)
@@ -182,34 +195,34 @@ def build(path: Path) -> None:
                       "Số người", "Dư nợ", "Nợ quá hạn"],
                 ["r.name", "r.budget", "r.disbursed", "r.cumulative", "r.pct",
                  "r.beneficiaries", "r.outstanding", "r.overdue"], "fund_rows",
-                [3.6, 2, 1.8, 1.8, 1.3, 1.4, 1.8, 1.6], size=10)
+                [3.7, 2.1, 1.9, 2.1, 1.5, 1.5, 2, 1.7], size=10)
 
     _para(doc, "3. Tuyên truyền, tư vấn, đào tạo", bold=True, before=6)
     _loop_table(doc, ["Chỉ tiêu", "Kỳ này", "Cùng kỳ năm trước"],
-                ["r.name", "r.value", "r.previous"], "communication", [10, 3, 3])
+                ["r.name", "r.value", "r.previous"], "communication", [10.5, 3, 3])
     _para(doc, "4. Thanh tra, kiểm tra, xử lý vi phạm và bảo hộ công dân", bold=True, before=6)
     _loop_table(doc, ["Chỉ tiêu", "Kỳ này", "Cùng kỳ năm trước"],
-                ["r.name", "r.value", "r.previous"], "enforcement", [10, 3, 3])
+                ["r.name", "r.value", "r.previous"], "enforcement", [10.5, 3, 3])
 
     _para(doc, "5. Kết quả thực hiện nhiệm vụ của các cơ quan, đơn vị", bold=True, before=6)
     _para(doc, "{%p for g in task_groups %}", after=0)
     _para(doc, "{{ g.name }}", italic=True, bold=True, indent=True)
     _para(doc, "{%p for t in g.entries %}", after=0)
-    _para(doc, "- {{ t.unit }} ({{ t.status }}): {{ t.text }}", indent=True)
+    _para(doc, "- {{ t.units }} ({{ t.status }}): {{ t.text }}", indent=True)
     _para(doc, "{%p endfor %}", after=0)
     _para(doc, "{%p endfor %}", after=0)
 
     _para(doc, "II. KHÓ KHĂN, VƯỚNG MẮC", bold=True, before=6)
     _para(doc, "{%p for r in difficulties %}", after=0)
-    _para(doc, "- {{ r.unit }}: \u201c{{ r.text }}\u201d", indent=True)
+    _para(doc, "- {{ r.units }}: \u201c{{ r.text }}\u201d", indent=True)
     _para(doc, "{%p endfor %}", after=0)
     _para(doc, "III. ĐỀ XUẤT, KIẾN NGHỊ", bold=True, before=6)
     _para(doc, "{%p for r in recommendations %}", after=0)
-    _para(doc, "- {{ r.unit }}: \u201c{{ r.text }}\u201d", indent=True)
+    _para(doc, "- {{ r.units }}: \u201c{{ r.text }}\u201d", indent=True)
     _para(doc, "{%p endfor %}", after=0)
     _para(doc, "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ KỲ TỚI", bold=True, before=6)
     _para(doc, "{%p for r in next_plan %}", after=0)
-    _para(doc, "- {{ r.unit }}: {{ r.text }}", indent=True)
+    _para(doc, "- {{ r.units }}: {{ r.text }}", indent=True)
     _para(doc, "{%p endfor %}", after=0)
 
     _para(doc, "V. TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", bold=True, before=6)
@@ -218,12 +231,12 @@ def build(path: Path) -> None:
                "muộn: {{ late_units }}. Đơn vị chưa báo cáo: {{ missing_units }}.", indent=True)
     _loop_table(doc, ["STT", "Cơ quan, đơn vị", "Tình trạng", "Ngày nhận", "Lần gửi"],
                 ["r.no", "r.unit", "r.status", "r.received", "r.version"], "statuses",
-                [1.2, 7.5, 3.5, 2.3, 1.5], size=10)
+                [1.2, 8.3, 3.8, 2.2, 1.5], size=10)
     _para(doc, "{%p if warnings %}", after=0)
     _para(doc, "Số liệu cần lưu ý (đã tiếp nhận, đề nghị đơn vị kiểm tra lại):", indent=True,
           before=6)
     _loop_table(doc, ["Đơn vị", "Vị trí", "Nội dung"], ["r.unit", "r.where", "r.message"],
-                "warnings", [4.5, 3, 8.5], size=10)
+                "warnings", [4.5, 3.5, 8.5], size=10)
     _para(doc, "{%p endif %}", after=0)
     _para(doc, "{%p for n in notes %}", after=0)
     _para(doc, "Ghi chú: {{ n }}", italic=True, indent=True, size=12)
@@ -231,8 +244,8 @@ def build(path: Path) -> None:
 
     foot = doc.add_table(rows=1, cols=2)
     _no_borders(foot)
+    _widths(foot, [8.5, 8])
     left, right = foot.rows[0].cells
-    left.width, right.width = Cm(8), Cm(8)
     _cell_text(left, "Nơi nhận:", 12, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     rec = left.add_paragraph()
     rec.paragraph_format.space_after = Pt(0)
