@@ -170,7 +170,7 @@ def test_corrupt_zip_and_foreign_workbook(programme, commune):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("hello.txt", "xin chào")
     parsed = parse_submission(buf.getvalue(), programme, commune.code)
-    assert "Không đọc được tệp Excel" in parsed.errors[0].message
+    assert "không phải là bảng tính Excel" in parsed.errors[0].message
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -197,7 +197,8 @@ def test_wrong_folder_wrong_period_and_missing_sheet(programme, commune):
     wb.save(out := BytesIO())
     parsed = parse_submission(out.getvalue(), programme, commune.code)
     assert [e.message for e in parsed.errors] == [
-        f"Thiếu trang tính \"{SHEET_TITLES['funds'][0]}\" của biểu mẫu"]
+        f"Thiếu trang tính \"{SHEET_TITLES['funds'][0]}\" của biểu mẫu (trang tính bị "
+        "xóa hoặc đổi tên)"]
 
 
 def test_district_cannot_report_after_reorganisation(programme):

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from baocao.parsing import ParsedSubmission, parse_submission
 from baocao.programme import Programme
 from baocao.receipts import ReceiptData, recorded_totals, render_receipt
-from baocao.warehouse.merge import FileInfo, find_by_checksum, set_paths
+from baocao.warehouse.merge import FileInfo, find_by_checksum
 from baocao.warehouse.merge import record_submission as record
 from baocao.warehouse.models import IntakeClaim
 
@@ -159,77 +159,89 @@ def _safe(name: str) -> str:
     return keep.strip()[:150] or "tep"
 
 
-def process_file(root, engine: Engine, prog: Programme, validator, item: InboxFile,
-                 run_id: str) -> Outcome:
-    """Claim, check, answer, record and archive one inbox file."""
+@dataclass
+class _Pending:
+    """A claimed, new file between parsing and recording."""
+
+    item: InboxFile
+    checksum: str
+    size: int
+    received_at: datetime
+    parsed: ParsedSubmission
+    summary: dict[str, Any]
+
+
+def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
+          now: datetime) -> Outcome | _Pending:
+    """Read and claim one file; answer duplicates at once; parse the rest."""
     src = root / item.path
     data = src.read_bytes()
     checksum = hashlib.sha256(data).hexdigest()
     if not claim(engine, item.path, checksum, run_id):
         return Outcome(item.path, item.unit_code, "skipped")
     received_at = _mtime(src)
-    now = datetime.now(UTC)
-    stem = _safe(item.file_name.rsplit(".", 1)[0])
-    receipt_rel = f"receipts/{_safe(item.unit_code)}/{stem}__{checksum[:8]}.html"
     existing = find_by_checksum(engine, checksum)
-    unit_name = _unit_name(prog, item.unit_code)
-    if existing is not None:
-        if existing.bucket_path == item.path and existing.archive_path and \
-                not (root / existing.archive_path).exists():
-            # a crash after recording and before archiving: finish the move
-            _copy_then_delete(src, root / existing.archive_path)
-            release(engine, item.path, checksum)
-            return Outcome(item.path, item.unit_code, existing.status, existing.period,
-                           existing.id, existing.version, existing.late,
-                           receipt=existing.receipt_path, archive=existing.archive_path)
-        stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
-        archive_rel = f"archive/duplicates/{_safe(item.unit_code)}/{stamp}__{_safe(item.file_name)}"
-        receipt_rel = f"receipts/{_safe(item.unit_code)}/{stem}__{checksum[:8]}__{stamp}.html"
-        _write_receipt(root, receipt_rel, prog, ReceiptData(
-            status="duplicate", unit_code=item.unit_code, unit_name=unit_name,
-            file_name=item.file_name, checksum=checksum, received_at=received_at,
-            processed_at=now, reason=f"Tệp đã được nhận lúc "
-            f"{_aware(existing.received_at).astimezone(VN_TZ):%H:%M ngày %d/%m/%Y} "
-            f"(kết quả lần đó: {OUTCOME_TEXT.get(existing.status, existing.status)})."))
-        _copy_then_delete(src, root / archive_rel)
+    if existing is None:
+        parsed = parse_submission(data, prog, item.unit_code)
+        return _Pending(item, checksum, len(data), received_at, parsed,
+                        {"rules_run": 0, "rules_passed": 0, "rules_failed": 0,
+                         "failed_rules": []})
+    if existing.bucket_path == item.path and existing.archive_path and \
+            not (root / existing.archive_path).exists():
+        # a crash after recording and before archiving: finish the move
+        _copy_then_delete(src, root / existing.archive_path)
         release(engine, item.path, checksum)
-        log.info("%s: duplicate of submission %s", item.path, existing.id)
-        return Outcome(item.path, item.unit_code, "duplicate", existing.period, existing.id,
-                       receipt=receipt_rel, archive=archive_rel)
+        return Outcome(item.path, item.unit_code, existing.status, existing.period,
+                       existing.id, existing.version, existing.late,
+                       receipt=existing.receipt_path, archive=existing.archive_path)
+    stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
+    unit = _safe(item.unit_code)
+    archive_rel = f"archive/duplicates/{unit}/{stamp}__{_safe(item.file_name)}"
+    stem = _safe(item.file_name.rsplit(".", 1)[0])
+    receipt_rel = f"receipts/{unit}/{stem}__{checksum[:8]}__{stamp}.html"
+    first = _aware(existing.received_at).astimezone(VN_TZ)
+    _write_receipt(root, receipt_rel, prog, ReceiptData(
+        status="duplicate", unit_code=item.unit_code, unit_name=_unit_name(prog, item.unit_code),
+        file_name=item.file_name, checksum=checksum, received_at=received_at,
+        processed_at=now, reason=f"Tệp đã được nhận lúc {first:%H:%M ngày %d/%m/%Y} "
+        f"(kết quả lần đó: {OUTCOME_TEXT.get(existing.status, existing.status)})."))
+    _copy_then_delete(src, root / archive_rel)
+    release(engine, item.path, checksum)
+    log.info("%s: duplicate of submission %s", item.path, existing.id)
+    return Outcome(item.path, item.unit_code, "duplicate", existing.period, existing.id,
+                   receipt=receipt_rel, archive=archive_rel)
 
-    parsed = parse_submission(data, prog, item.unit_code)
-    summary: dict[str, Any] = {"rules_run": 0, "rules_failed": 0, "failed_rules": []}
-    if parsed.readable:  # content rules run even if some cells had errors: report them all
-        unit = prog.unit(item.unit_code, prog.period(parsed.period).deadline)
-        result = validator.validate(parsed, prog.unit_sheets(unit))
-        summary = result.as_dict()
+
+def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime) -> Outcome:
+    """Write the receipt, record in the warehouse (one transaction), archive, release."""
+    item, parsed = p.item, p.parsed
     accepted = not parsed.errors
     period = prog.period(parsed.period) if _valid_period(prog, parsed) else None
-    late = bool(period and received_at.astimezone(VN_TZ).date() > period.deadline)
-    folder = "accepted" if accepted else "rejected"
-    archive_rel = (f"archive/{folder}/{_safe(item.unit_code)}/"
-                   f"{_safe(parsed.period) + '/' if accepted else ''}"
-                   f"{checksum[:8]}__{_safe(item.file_name)}")
-    info = FileInfo(item.file_name, item.path, checksum, len(data), received_at)
+    late = bool(period and p.received_at.astimezone(VN_TZ).date() > period.deadline)
+    unit = _safe(item.unit_code)
+    stem = _safe(item.file_name.rsplit(".", 1)[0])
+    receipt_rel = f"receipts/{unit}/{stem}__{p.checksum[:8]}.html"
+    archive_rel = (f"archive/accepted/{unit}/{_safe(parsed.period)}/" if accepted
+                   else f"archive/rejected/{unit}/") + f"{p.checksum[:8]}__{_safe(item.file_name)}"
+    info = FileInfo(item.file_name, item.path, p.checksum, p.size, p.received_at)
     merged = record(engine, prog, parsed, info, accepted=accepted, late=late,
-                    validation=summary, archive_path=archive_rel, receipt_path=receipt_rel)
+                    validation=p.summary, archive_path=archive_rel, receipt_path=receipt_rel)
     _write_receipt(root, receipt_rel, prog, ReceiptData(
         status="accepted" if accepted else "rejected", unit_code=item.unit_code,
-        unit_name=unit_name, file_name=item.file_name, checksum=checksum,
-        received_at=received_at, processed_at=now,
+        unit_name=_unit_name(prog, item.unit_code), file_name=item.file_name,
+        checksum=p.checksum, received_at=p.received_at, processed_at=now,
         period_title=period.title if period else "",
         deadline=f"{period.deadline:%d/%m/%Y}" if period else "", late=late,
         version=merged.version, problems=parsed.problems,
         totals=recorded_totals(prog, parsed) if accepted else []))
-    set_paths(engine, merged.submission_id, receipt_path=receipt_rel)
-    _copy_then_delete(src, root / archive_rel)
-    release(engine, item.path, checksum)
+    _copy_then_delete(root / item.path, root / archive_rel)
+    release(engine, item.path, p.checksum)
     out = Outcome(item.path, item.unit_code, "accepted" if accepted else "rejected",
                   parsed.period, merged.submission_id, merged.version, late,
                   len(parsed.errors), len(parsed.problems) - len(parsed.errors),
-                  summary["rules_run"], summary["rules_failed"], receipt_rel, archive_rel)
+                  p.summary["rules_run"], p.summary["rules_failed"], receipt_rel, archive_rel)
     log.info("%s: %s (period %s, version %s, late %s): %d rules run, %d failed, "
-             "%d errors, %d warnings", item.path, out.status, out.period, out.version,
+             "%d errors, %d warnings", item.path, out.status, out.period or "?", out.version,
              out.late, out.rules_run, out.rules_failed, out.errors, out.warnings)
     return out
 
@@ -257,9 +269,11 @@ def _write_receipt(root, rel: str, prog: Programme, data: ReceiptData) -> None:
     path.write_bytes(render_receipt(prog, data).encode("utf-8"))
 
 
-def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None
-               ) -> list[Outcome]:
-    """Process every file in the inbox with one validator (one GX context) for the run."""
+def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
+               chunk: int = 1000, validator=None) -> list[Outcome]:
+    """Process every file in the inbox: one GX context for the run, one GX validation per
+    rule group per chunk of files, then one warehouse transaction per file."""
+    from baocao.history import year_on_year_warnings
     from baocao.validation import Validator
 
     run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
@@ -267,15 +281,38 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None
     log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
     if not items:
         return []
-    validator = Validator(prog)
-    outcomes, failed = [], []
-    for item in items:
-        try:
-            outcomes.append(process_file(root, engine, prog, validator, item, run_id))
-        except Exception:
-            log.exception("%s: failed; it stays in the inbox for the next run", item.path)
-            failed.append(item.path)
+    validator = validator or Validator(prog)
+    outcomes: list[Outcome] = []
+    failed: list[str] = []
+    for start in range(0, len(items), chunk):
+        now = datetime.now(UTC)
+        pending: list[_Pending] = []
+        for item in items[start:start + chunk]:
+            try:
+                taken = _take(root, engine, prog, item, run_id, now)
+            except Exception:
+                log.exception("%s: failed; it stays in the inbox for the next run", item.path)
+                failed.append(item.path)
+                continue
+            if isinstance(taken, _Pending):
+                pending.append(taken)
+            else:
+                outcomes.append(taken)
+        readable = [p for p in pending if p.parsed.readable]
+        summaries = validator.validate_many([
+            (p.parsed, prog.unit_sheets(prog.unit(p.item.unit_code,
+                                                  prog.period(p.parsed.period).deadline)))
+            for p in readable])
+        for p, summary in zip(readable, summaries, strict=True):
+            p.summary = summary.as_dict()
+            p.parsed.problems.extend(year_on_year_warnings(engine, prog, p.parsed))
+        for p in pending:
+            try:
+                outcomes.append(_finish(root, engine, prog, p, now))
+            except Exception:
+                log.exception("%s: failed; it stays in the inbox for the next run",
+                              p.item.path)
+                failed.append(p.item.path)
     if failed:
         raise RuntimeError(f"{len(failed)} file(s) could not be processed: {failed}")
     return outcomes
-

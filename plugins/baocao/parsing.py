@@ -7,21 +7,17 @@ not a number) are collected as ``Problem`` lines, never raised: a file gets all 
 from __future__ import annotations
 
 import unicodedata
-import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from io import BytesIO
 from typing import Any
-
-from openpyxl import load_workbook
 
 from baocao.forms import META_SHEET, SHEET_TITLES, TASK_STATUSES, CellSpec, workbook_layouts
 from baocao.periods import Period
 from baocao.programme import TOTAL, Programme, Unit
-from baocao.vn_numbers import NotANumber, format_vn_number, parse_vn_number
+from baocao.vn_numbers import NotANumber, parse_vn_number
+from baocao.workbook import UnreadableWorkbook, Workbook
 
-MAX_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 4000
 
 
@@ -98,53 +94,43 @@ def _show(raw: Any) -> str:
     return text[:80] + ("…" if len(text) > 80 else "")
 
 
-def parse_submission(data: bytes, prog: Programme, unit_code: str,
-                     received_on: date | None = None) -> ParsedSubmission:
+def parse_submission(data: bytes, prog: Programme, unit_code: str) -> ParsedSubmission:
     """Parse a workbook dropped in ``inbox/<unit_code>/``; the period comes from the form.
 
     Every problem is collected in ``problems``; nothing is raised for bad input.
     """
     sub = ParsedSubmission(programme=prog.code, unit=unit_code, period="")
-    if len(data) > MAX_BYTES:
-        sub.problems.append(Problem(f"Tệp quá lớn ({len(data) // 1024 // 1024} MB); "
-                                    f"biểu mẫu không quá {MAX_BYTES // 1024 // 1024} MB"))
-        return sub
-    if not zipfile.is_zipfile(BytesIO(data)):
-        sub.problems.append(Problem("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng "
-                                    "biểu mẫu do hệ thống phát hành và lưu ở định dạng .xlsx"))
-        return sub
     try:
-        wb_f = load_workbook(BytesIO(data), data_only=False)
-        wb_v = load_workbook(BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many types on corrupt files
-        sub.problems.append(Problem(f"Không đọc được tệp Excel: tệp bị hỏng hoặc không đúng "
-                                    f"định dạng ({type(exc).__name__})"))
+        wb = Workbook(data)
+    except UnreadableWorkbook as exc:
+        sub.problems.append(Problem(str(exc)))
         return sub
-    resolved = _check_meta(wb_f, sub, prog, unit_code)
+    resolved = _check_meta(wb, sub, prog, unit_code)
     if resolved is None:
         return sub
     unit, period = resolved
-    sub.unit_valid_from = unit.valid_from
     for lay in workbook_layouts(prog, unit):
-        if lay.name not in wb_f.sheetnames:
-            sub.problems.append(Problem(f"Thiếu trang tính \"{lay.name}\" của biểu mẫu",
-                                        sheet=lay.name))
+        if lay.name not in wb.sheet_names:
+            sub.problems.append(Problem(f"Thiếu trang tính \"{lay.name}\" của biểu mẫu (trang "
+                                        "tính bị xóa hoặc đổi tên)", sheet=lay.name))
             continue
-        ws_f, ws_v = wb_f[lay.name], wb_v[lay.name]
-        _read_cells(lay.cells, ws_f, ws_v, sub)
-        _read_tasks(lay, ws_f, ws_v, sub)
+        values, formulas = wb.values(lay.name), wb.formulas(lay.name)
+        _read_cells(lay.cells, values, formulas, sub)
+        _read_tasks(lay, values, sub)
+    sub.unit_valid_from = unit.valid_from
     return sub
 
 
-def read_meta(wb) -> dict[str, str] | None:
+def read_meta(wb: Workbook) -> dict[str, str] | None:
     """The hidden metadata of a form issued by the system, or None."""
-    if META_SHEET not in wb.sheetnames:
+    if META_SHEET not in wb.sheet_names:
         return None
-    return {nfc(r[0]): nfc(r[1]) for r in wb[META_SHEET].iter_rows(values_only=True)
-            if r and r[0] is not None and len(r) > 1 and r[1] is not None}
+    cells = wb.values(META_SHEET)
+    return {nfc(cells[f"A{r}"]): nfc(cells.get(f"B{r}", ""))
+            for r in range(1, 50) if f"A{r}" in cells}
 
 
-def _check_meta(wb, sub: ParsedSubmission, prog: Programme,
+def _check_meta(wb: Workbook, sub: ParsedSubmission, prog: Programme,
                 unit_code: str) -> tuple[Unit, Period] | None:
     meta = read_meta(wb)
     if meta is None:
@@ -204,19 +190,24 @@ def _number(raw: Any) -> Decimal | None:
     return parse_vn_number(text)
 
 
-def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> None:
+def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[str, str],
+                sub: ParsedSubmission) -> None:
     owned: list[CellSpec] = []
     got: dict[tuple[str, str, str], float] = {}
     for spec in cells:
         sheet = _sheet(spec.sheet)
-        raw_f = ws_f[spec.address].value
-        if spec.formula and isinstance(raw_f, str) and raw_f.startswith("="):
+        formula = formulas.get(spec.address)
+        if spec.formula and formula is not None:
             owned.append(spec)  # the form's own total formula: computed below
             continue
-        raw = ws_v[spec.address].value
-        if isinstance(raw_f, str) and raw_f.startswith("=") and raw is None:
+        raw = values.get(spec.address)
+        if formula is not None and "[" in formula:
+            sub.problems.append(Problem("Công thức liên kết tới bảng tính khác; hãy nhập số "
+                                        "trực tiếp", sheet, spec.address, _show("=" + formula)))
+            continue
+        if formula is not None and raw is None:
             sub.problems.append(Problem("Ô chứa công thức chưa được tính giá trị; hãy nhập số "
-                                        "trực tiếp", sheet, spec.address, _show(raw_f)))
+                                        "trực tiếp", sheet, spec.address, _show("=" + formula)))
             continue
         try:
             num = _number(raw)
@@ -228,10 +219,10 @@ def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> Non
             num = Decimal(0)  # the form says: a blank input cell means 0
         if num < 0:
             sub.problems.append(Problem("Số liệu không được âm", sheet, spec.address,
-                                        format_vn_number(num, 3).rstrip("0").rstrip(",")))
+                                        _show(raw)))
             continue
         if spec.kind == "count" and num != num.to_integral_value():
-            sub.problems.append(Problem("Số người, số vụ việc phải là số nguyên", spec.sheet,
+            sub.problems.append(Problem("Số người, số vụ việc phải là số nguyên", sheet,
                                         spec.address, _show(raw)))
             continue
         if spec.kind == "money" and num != num.quantize(Decimal("0.001")):
@@ -245,28 +236,26 @@ def _read_cells(cells: list[CellSpec], ws_f, ws_v, sub: ParsedSubmission) -> Non
     for spec in owned:
         parts = [v for (i, r, c), v in got.items()
                  if i == spec.indicator and c == spec.col and r != TOTAL]
-        sub.values.append(Value(sheet, spec.address, spec.indicator, spec.row,
+        sub.values.append(Value(_sheet(spec.sheet), spec.address, spec.indicator, spec.row,
                                 spec.col, spec.kind, round(sum(parts), 3), computed=True))
 
 
-def _text(ws_f, ws_v, addr: str) -> str:
-    raw = ws_v[addr].value
-    if raw is None:
-        raw = ws_f[addr].value
+def _text(values: dict[str, Any], addr: str) -> str:
+    raw = values.get(addr)
     return nfc(raw)[:MAX_TEXT] if raw is not None else ""
 
 
-def _read_tasks(lay, ws_f, ws_v, sub: ParsedSubmission) -> None:
+def _read_tasks(lay, values: dict[str, Any], sub: ParsedSubmission) -> None:
     by_label = {v: k for k, v in TASK_STATUSES.items()}
     for t in lay.tasks:
-        label = _text(ws_f, ws_v, t.status_cell)
+        label = _text(values, t.status_cell)
         status = by_label.get(label, "")
         if label and not status:
             sub.problems.append(Problem("Tình trạng không hợp lệ; chọn: "
                                         + ", ".join(TASK_STATUSES.values()),
                                         lay.name, t.status_cell, _show(label)))
             continue
-        desc = _text(ws_f, ws_v, t.description_cell)
+        desc = _text(values, t.description_cell)
         if not status:
             sub.problems.append(Problem("Chưa chọn tình trạng thực hiện nhiệm vụ",
                                         lay.name, t.status_cell, "(trống)", rule="T-STATUS"))
@@ -277,7 +266,6 @@ def _read_tasks(lay, ws_f, ws_v, sub: ParsedSubmission) -> None:
         sub.tasks.append(TaskReport(t.code, t.text, t.group, status, desc,
                                     t.status_cell, t.description_cell))
     for key, addr in lay.narratives.items():
-        text = _text(ws_f, ws_v, addr)
+        text = _text(values, addr)
         if text:
             sub.narratives[key] = (text, f"{lay.name}!{addr}")
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -40,10 +41,13 @@ class ReceiptData:
     reason: str = ""
 
 
-def _env() -> Environment:
+@lru_cache(maxsize=4)
+def _env(templates_dir: str | None = None) -> Environment:
+    """One Jinja environment per templates folder (templates compile once per process)."""
     from baocao.config import settings
 
-    return Environment(loader=FileSystemLoader(str(settings().templates_dir)),
+    templates_dir = templates_dir or str(settings().templates_dir)
+    return Environment(loader=FileSystemLoader(templates_dir),
                        autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined)
 
 

@@ -56,7 +56,13 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
     years: dict[int, dict[rm.Key, float]] = {}
     for year in range(prog.first_year, period.year):
         years[year] = rm.provincial_totals(engine, prog, prog.period(f"{year}-Y"))
+    from baocao.history import lead_local_gap
+
     statuses = rm.unit_statuses(engine, prog, period)
+    warnings = rm.query(engine, "current_warnings", programme=prog.code, period=period.code)
+    gap = lead_local_gap(engine, prog, period)
+    if gap:
+        warnings = [gap, *warnings]
     received = [s.received_at for s in statuses if s.received_at]
     rows = rm.query(engine, "submission_status", programme=prog.code, period=period.code)
     processed = [r["received_at"] for r in rows]
@@ -70,7 +76,7 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
         tasks=rm.query(engine, "current_tasks", programme=prog.code, period=period.code),
         narratives=rm.query(engine, "current_narratives", programme=prog.code,
                             period=period.code),
-        warnings=rm.query(engine, "current_warnings", programme=prog.code, period=period.code))
+        warnings=warnings)
 
 
 def _pct(part: float, whole: float) -> str:

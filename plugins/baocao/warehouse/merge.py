@@ -164,32 +164,21 @@ def _refresh_slot(engine: Engine, conn, programme: str, period: str, unit: str,
         lock = lock.with_for_update()
     conn.execute(lock).first()
     subs = conn.execute(
-        select(Submission.id, Submission.status)
+        select(Submission.id, Submission.status, Submission.version, Submission.is_current)
         .where(Submission.programme == programme, Submission.period == period,
                Submission.unit_code == unit, Submission.status.in_(["accepted", "returned"]))
         .order_by(Submission.received_at, Submission.id)).all()
-    current_id = None
+    current_id = next((s.id for s in reversed(subs) if s.status == "accepted"), None)
     for n, s in enumerate(subs, 1):
-        conn.execute(update(Submission).where(Submission.id == s.id)
-                     .values(version=n, is_current=False))
-        if s.status == "accepted":
-            current_id = s.id
-    if current_id is not None:
-        conn.execute(update(Submission).where(Submission.id == current_id)
-                     .values(is_current=True))
+        want = (n, s.id == current_id)
+        if (s.version, bool(s.is_current)) != want:
+            conn.execute(update(Submission).where(Submission.id == s.id)
+                         .values(version=want[0], is_current=want[1]))
     conn.execute(update(ReportSlot).where(*[getattr(ReportSlot, k) == v
                                             for k, v in slot_key.items()])
                  .values(current_submission_id=current_id))
     version = next((n for n, s in enumerate(subs, 1) if s.id == sub_id), None)
     return version, current_id == sub_id
-
-
-def set_paths(engine: Engine, submission_id: int, *, archive_path: str | None = None,
-              receipt_path: str | None = None) -> None:
-    values = {k: v for k, v in (("archive_path", archive_path),
-                                ("receipt_path", receipt_path)) if v is not None}
-    with engine.begin() as conn:
-        conn.execute(update(Submission).where(Submission.id == submission_id).values(**values))
 
 
 def return_submission(engine: Engine, submission_id: int, reason: str):

@@ -1,0 +1,149 @@
+"""A guarded, fast reader for received workbooks.
+
+Values come from python-calamine (about 20× faster than openpyxl); formulas are found by
+scanning each worksheet's XML for ``<f>`` elements. Before anything is decompressed, the
+zip is checked: size, total uncompressed size (zip bombs), macros, external links,
+encryption and legacy formats are refused with a message in Vietnamese.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from datetime import date, datetime
+from io import BytesIO
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: legacy .xls or encrypted
+_ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
+_CELL_F = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?(?<!/)>(?:(?!</c>).){0,200}?<f[ >/]',
+                     re.S)
+_F_TEXT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?(?<!/)><f[^>]*>([^<]*)</f>', re.S)
+
+
+class UnreadableWorkbook(ValueError):
+    """The file cannot be read as a form; the message is for the sender (Vietnamese)."""
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+class Workbook:
+    """Values and formula cells of a received .xlsx, by sheet name and cell address."""
+
+    def __init__(self, data: bytes) -> None:
+        self._check_container(data)
+        self._zip = zipfile.ZipFile(BytesIO(data))
+        self._check_members()
+        from python_calamine import CalamineWorkbook
+
+        try:
+            self._wb = CalamineWorkbook.from_filelike(BytesIO(data))
+        except Exception as exc:  # calamine raises its own types for broken parts
+            raise UnreadableWorkbook("Không đọc được tệp Excel: tệp bị hỏng hoặc không đúng "
+                                     f"định dạng ({type(exc).__name__})") from None
+        self.sheet_names = [_nfc(n) for n in self._wb.sheet_names]
+        self._raw_names = dict(zip(self.sheet_names, self._wb.sheet_names, strict=True))
+        self._paths = self._sheet_paths()
+        self._values: dict[str, dict[str, Any]] = {}
+
+    # ----- guards ----------------------------------------------------------------------
+    @staticmethod
+    def _check_container(data: bytes) -> None:
+        if not data:
+            raise UnreadableWorkbook("Tệp rỗng (0 byte). Hãy lưu lại biểu mẫu rồi gửi lại")
+        if len(data) > MAX_FILE_BYTES:
+            raise UnreadableWorkbook(f"Tệp quá lớn ({len(data) / 1024 / 1024:.1f} MB); biểu "
+                                     f"mẫu không quá {MAX_FILE_BYTES // 1024 // 1024} MB")
+        if data.startswith(_CFB):
+            if _ENCRYPTED in data[:1024 * 1024]:
+                raise UnreadableWorkbook("Tệp Excel được đặt mật khẩu (mã hóa); hãy bỏ mật "
+                                         "khẩu rồi gửi lại")
+            raise UnreadableWorkbook("Tệp Excel định dạng cũ (.xls) không được chấp nhận; hãy "
+                                     "dùng biểu mẫu .xlsx do hệ thống phát hành")
+        if not zipfile.is_zipfile(BytesIO(data)):
+            raise UnreadableWorkbook("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng biểu "
+                                     "mẫu do hệ thống phát hành và lưu ở định dạng .xlsx")
+
+    def _check_members(self) -> None:
+        try:
+            infos = self._zip.infolist()
+        except Exception:  # noqa: BLE001
+            raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ") from None
+        names = {i.filename for i in infos}
+        if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+            raise UnreadableWorkbook("Tệp có dung lượng giải nén bất thường (trên "
+                                     f"{MAX_UNZIPPED_BYTES // 1024 // 1024} MB); không xử lý")
+        if "xl/workbook.xml" not in names:
+            raise UnreadableWorkbook("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng biểu "
+                                     "mẫu do hệ thống phát hành và lưu ở định dạng .xlsx")
+        if "xl/vbaProject.bin" in names or any(n.endswith(".bin") and "vba" in n.lower()
+                                               for n in names):
+            raise UnreadableWorkbook("Tệp có chứa macro (.xlsm) không được chấp nhận; hãy lưu "
+                                     "ở định dạng .xlsx (Excel Workbook)")
+        if any(n.startswith("xl/externalLinks/") for n in names):
+            raise UnreadableWorkbook("Tệp có công thức liên kết tới bảng tính khác; hãy nhập số "
+                                     "trực tiếp, không liên kết tệp ngoài")
+        try:
+            bad = self._zip.testzip()
+        except Exception:  # noqa: BLE001
+            bad = "?"
+        if bad:
+            raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
+                                     "đoạn?); hãy gửi lại")
+
+    def _sheet_paths(self) -> dict[str, str]:
+        """Sheet name -> worksheet XML path, from workbook.xml and its relationships."""
+        wb_xml = self._zip.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = self._zip.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace") \
+            if "xl/_rels/workbook.xml.rels" in self._zip.namelist() else ""
+        targets = {m.group(1): m.group(2) for m in re.finditer(
+            r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels)}
+        targets.update({m.group(2): m.group(1) for m in re.finditer(
+            r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+        out = {}
+        for m in re.finditer(r'<sheet\b[^>]*?name="([^"]+)"[^>]*?r:id="([^"]+)"', wb_xml):
+            name = _nfc(_unescape(m.group(1)))
+            target = targets.get(m.group(2), "")
+            out[name] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        return out
+
+    # ----- access ----------------------------------------------------------------------
+    def values(self, sheet: str) -> dict[str, Any]:
+        """Cell address -> value (numbers, text, dates); empty cells are absent."""
+        if sheet not in self._values:
+            ws = self._wb.get_sheet_by_name(self._raw_names[sheet])
+            out: dict[str, Any] = {}
+            start = ws.start or (0, 0)
+            for r, row in enumerate(ws.to_python(skip_empty_area=False)):
+                for c, value in enumerate(row):
+                    if value == "" or value is None:
+                        continue
+                    if isinstance(value, datetime | date):
+                        value = value.isoformat()
+                    out[f"{get_column_letter(start[1] + c + 1)}{start[0] + r + 1}"] = value
+            self._values[sheet] = out
+        return self._values[sheet]
+
+    def formulas(self, sheet: str) -> dict[str, str]:
+        """Cell address -> formula text (without '=') of every formula cell in ``sheet``."""
+        path = self._paths.get(sheet)
+        if not path or path not in self._zip.namelist():
+            return {}
+        xml = self._zip.read(path)
+        found = {m.group(1).decode(): _unescape(m.group(2).decode("utf-8", "replace"))
+                 for m in _F_TEXT.finditer(xml)}
+        for m in _CELL_F.finditer(xml):  # shared formulas and odd layouts: text unknown
+            found.setdefault(m.group(1).decode(), "")
+        return found
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
