@@ -8,6 +8,9 @@ warehouse (accepted files with all their numbers, in one transaction) and move t
 to `archive/`. When something was accepted, the `baocao_warehouse` asset is updated and the
 report DAG re-renders the drafts of the periods touched.
 
+If the bucket or the warehouse cannot be reached the tasks fail (after retries with backoff)
+and the engineers get an e-mail; nothing is marked processed that was not.
+
 Re-running is safe: a file already received (same checksum) is answered "already received"
 and changes nothing. Logs say, per file, how many rules ran and failed.
 """
@@ -23,6 +26,13 @@ WAREHOUSE = Asset(name="baocao_warehouse")
 TZ = "Asia/Ho_Chi_Minh"
 
 
+def alert_engineers(context) -> None:
+    """E-mail the engineers when a task failed after its retries."""
+    from baocao.alerts import notify_failure
+
+    notify_failure(context)
+
+
 @dag(
     dag_id="baocao_intake",
     schedule=CronTriggerTimetable("*/5 * * * *", timezone=TZ),
@@ -36,6 +46,7 @@ TZ = "Asia/Ho_Chi_Minh"
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": alert_engineers,
     },
     params={"programme": Param("lang-son", type="string", description="Programme code")},
     tags=["baocao", "intake"],

@@ -120,3 +120,47 @@ def airflow_db():
 
     db.resetdb()
     return True
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smtp_conn(port: int) -> str:
+    """An Airflow SMTP connection (JSON) to a plain server on loopback."""
+    import json
+
+    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port,
+                       "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0,
+                                 "timeout": 5}})
+
+
+@pytest.fixture
+def smtp_server(monkeypatch):
+    """A local SMTP server (aiosmtpd) on loopback behind the connection ``smtp_default``;
+    ``.messages`` holds what it received as parsed e-mails with ``.rcpt_tos``."""
+    import email
+    from email import policy
+    from types import SimpleNamespace
+
+    from aiosmtpd.controller import Controller
+
+    received: list = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # noqa: ARG002
+            msg = email.message_from_bytes(envelope.original_content, policy=policy.default)
+            msg.rcpt_tos = list(envelope.rcpt_tos)
+            received.append(msg)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn(port))
+    yield SimpleNamespace(port=port, messages=received)
+    controller.stop()

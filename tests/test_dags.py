@@ -34,6 +34,7 @@ def test_each_dag_has_owner_retries_tags_doc_and_timezone(dagbag):
         for t in dag.tasks:
             assert t.owner == "data-engineering", (dag_id, t.task_id)
             assert t.retries >= 1, (dag_id, t.task_id)
+            assert t.on_failure_callback, (dag_id, t.task_id)  # engineers get an e-mail
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

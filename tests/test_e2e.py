@@ -39,8 +39,9 @@ def demo_run(dags, programme, tmp_root):
     assert run.state == "success"
     run = dags["baocao_reports"].test(run_conf={"programme": "lang-son", "period": PERIOD})
     assert run.state == "success"
-    out = tmp_root / "outbox" / "lang-son" / PERIOD
-    return seeded, out / f"bao-cao-lang-son-{PERIOD}.docx", out / f"bao-cao-lang-son-{PERIOD}.xlsx"
+    out = tmp_root / "outbox" / "reports" / "lang-son" / PERIOD / "du-thao"
+    stem = f"bao-cao-lang-son-{PERIOD}-du-thao-v1"
+    return seeded, out / f"{stem}.docx", out / f"{stem}.xlsx"
 
 
 def expected_local_total(programme, seeded, ref) -> float:
@@ -104,3 +105,48 @@ def test_rerun_changes_nothing(demo_run, dags, programme):
     seed_demo("lang-son", PERIOD)
     assert dags["baocao_intake"].test(run_conf={"programme": "lang-son"}).state == "success"
     assert snapshot() == before
+
+
+def test_rerun_of_the_draft_dag_writes_nothing(demo_run, dags, tmp_root):
+    folder = tmp_root / "outbox" / "reports" / "lang-son" / PERIOD / "du-thao"
+    before = sorted(p.name for p in folder.iterdir())
+    run = dags["baocao_reports"].test(run_conf={"programme": "lang-son", "period": PERIOD})
+    assert run.state == "success"
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_final_dag_keeps_and_mails_the_report(demo_run, dags, tmp_root, tmp_path,
+                                              monkeypatch, smtp_server):
+    """The final DAG through Airflow: the SMTP connection comes from AIRFLOW_CONN_*."""
+    import shutil
+
+    from baocao.config import settings
+    from baocao.programme import load_programme
+
+    progs = tmp_path / "programmes"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "include" / "programmes", progs)
+    with open(progs / "lang-son.yaml", "a", encoding="utf-8") as f:
+        f.write('\nreport_emails: ["vanphong@ubnd.example.vn"]\n')
+    monkeypatch.setenv("BAOCAO_PROGRAMMES_DIR", str(progs))
+    settings.cache_clear()
+    getattr(load_programme, "cache_clear", lambda: None)()
+    try:
+        run = dags["baocao_reports_final"].test(
+            run_conf={"programme": "lang-son", "period": PERIOD})
+        assert run.state == "success"
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+        getattr(load_programme, "cache_clear", lambda: None)()
+    final = tmp_root / "outbox" / "reports" / "lang-son" / PERIOD / "chinh-thuc"
+    assert sorted(p.name for p in final.iterdir()) == [
+        f"bao-cao-lang-son-{PERIOD}-chinh-thuc-v1.docx",
+        f"bao-cao-lang-son-{PERIOD}-chinh-thuc-v1.xlsx"]
+    [msg] = smtp_server.messages
+    assert msg.rcpt_tos == ["vanphong@ubnd.example.vn"]
+    assert len(list(msg.iter_attachments())) == 2
+
+
+def test_reminders_dag_runs(demo_run, dags):
+    run = dags["baocao_reminders"].test(run_conf={"programme": "lang-son"})
+    assert run.state == "success"

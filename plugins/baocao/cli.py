@@ -96,10 +96,37 @@ def cmd_intake(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from baocao.pipeline import render_reports
+    """Render from the warehouse: into ``--out DIR`` as plain files, else into the outbox as
+    a draft or final version (``--final``)."""
+    from baocao.pipeline import render_reports, render_to_folder
 
-    out = render_reports(args.programme or settings().default_programme, args.period)
-    print(json.dumps(out, ensure_ascii=False))
+    code = args.programme or settings().default_programme
+    if args.out:
+        out = render_to_folder(code, args.period, args.out, args.date)
+    else:
+        out = render_reports(code, args.period, args.date,
+                             kind="final" if args.final else "draft")
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_return(args) -> int:
+    """Return an accepted submission to its unit for correction, with a reason."""
+    from baocao.pipeline import return_submission
+
+    out = return_submission(args.programme or settings().default_programme,
+                            args.submission, args.reason)
+    print(f"Đã trả lại báo cáo số {out['submission']} của {out['unit']} ({out['period']}); "
+          f"phiếu: {out['receipt']}" + ("; đã gửi thư cho đơn vị" if out["mailed"] else ""))
+    return 0
+
+
+def cmd_remind(args) -> int:
+    """Send the reminders due on a day (default today), as the reminders DAG does."""
+    from baocao.pipeline import send_reminders
+
+    out = send_reminders(args.programme or settings().default_programme, args.day)
+    print(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 
 
@@ -112,7 +139,9 @@ def cmd_status(args) -> int:
     statuses = unit_statuses(engine(), prog, period)
     for s in statuses:
         when = f"{s.received_at:%d/%m/%Y %H:%M}" if s.received_at else ""
-        print(f"{s.unit.code:10} {s.label:28} {when:16} v{s.version or '-'}  {s.unit.name}")
+        sid = f"#{s.submission_id}" if s.submission_id else "-"
+        print(f"{s.unit.code:10} {s.label:28} {when:16} v{s.version or '-'} {sid:>7}  "
+              f"{s.unit.name}")
     c = completeness(statuses)
     print(f"Phải báo cáo {c['expected']}, đã báo cáo {c['received']} "
           f"(đúng hạn {c['on_time']}, muộn {c['late']}), chưa báo cáo {c['missing']}; "
@@ -147,9 +176,26 @@ def cmd_outputs(args) -> int:
     for rel in others:
         print(f"  [khác] {root / rel}")
     print("Reports:")
-    for p in sorted((outbox_root() / prog.code / args.period).glob("*")):
+    folder = outbox_root() / "reports" / prog.code / args.period
+    for p in sorted(folder.rglob("*.*"), key=str) if folder.exists() else []:
         print(f"  {p}")
     return 0
+
+
+def cmd_minio_policies(args) -> int:
+    """Write per-unit MinIO policies and the ``mc`` script that creates the units' users."""
+    from baocao.minio_policies import SCRIPT_NAME, write_policies
+
+    bucket = args.bucket or _s3_bucket(settings().bucket_url)
+    if not bucket:
+        raise ValueError("--bucket is required when BAOCAO_BUCKET_URL is not an s3:// URL")
+    written = write_policies(_prog(args), bucket, args.out, args.period)
+    print(f"{len(written) - 1} unit policies and {SCRIPT_NAME} written to {args.out}")
+    return 0
+
+
+def _s3_bucket(url: str) -> str | None:
+    return url.removeprefix("s3://").split("/", 1)[0] if url.startswith("s3://") else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,13 +235,44 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, func, helptext in (
             ("demo", cmd_demo, "drop a demo period's filled forms into the inbox"),
-            ("report", cmd_report, "render a period's .docx and .xlsx into the outbox"),
             ("status", cmd_status, "who has reported for a period"),
             ("outputs", cmd_outputs, "print the paths of receipts and reports")):
         p = sub.add_parser(name, help=helptext)
         _programme_arg(p)
         p.add_argument("--period", required=True)
         p.set_defaults(func=func)
+
+    p = sub.add_parser("report", help="render a period's .docx and .xlsx from the warehouse")
+    _programme_arg(p)
+    p.add_argument("--period", required=True)
+    p.add_argument("--out", default=None,
+                   help="write plain files into this folder instead of the outbox")
+    p.add_argument("--final", action="store_true",
+                   help="keep it in the outbox as a final version (default: a draft)")
+    p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: today; "
+                   "a final defaults to the period's deadline)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("return", help="return an accepted submission for correction")
+    _programme_arg(p)
+    p.add_argument("--submission", type=int, required=True, help="submission id")
+    p.add_argument("--reason", required=True, help="why (sent to the unit, in Vietnamese)")
+    p.set_defaults(func=cmd_return)
+
+    p = sub.add_parser("remind", help="send the reminders due on a day (as the DAG does)")
+    _programme_arg(p)
+    p.add_argument("--day", default=None, help="YYYY-MM-DD (default: today, Hà Nội time)")
+    p.set_defaults(func=cmd_remind)
+
+    p = sub.add_parser("minio-policies",
+                       help="per-unit MinIO policies and the mc script creating their users")
+    _programme_arg(p)
+    p.add_argument("--bucket", default=None,
+                   help="intake bucket (default: the bucket of BAOCAO_BUCKET_URL)")
+    p.add_argument("--out", required=True, help="folder for <unit>.json and the script")
+    p.add_argument("--period", default=None,
+                   help="only the units expected for this period (default: every unit)")
+    p.set_defaults(func=cmd_minio_policies)
 
     args = parser.parse_args(argv)
     try:

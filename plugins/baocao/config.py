@@ -23,8 +23,9 @@ class Settings(BaseModel):
     sql_dir: Path = REPO / "include" / "sql"
     data_docs_dir: Path = REPO / "var" / "data_docs"
     default_programme: str = "lang-son"
-    engineers_email: str = ""
+    engineers_email: str = ""  # failure alerts (comma-separated addresses)
     mail_from: str = "baocao@localhost"
+    smtp_conn_id: str = "smtp_default"  # Airflow connection of the SMTP server
 
 
 @lru_cache(maxsize=1)

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from baocao.parsing import ParsedSubmission, Problem
 from baocao.periods import Period
 from baocao.programme import TOTAL, Programme
-from baocao.vn_numbers import format_vn_number, format_vn_percent
+from baocao.vn_numbers import format_vn_money, format_vn_number, format_vn_percent
 from baocao.warehouse import readmodels as rm
+from baocao.warehouse.models import FactValue, Submission
 
 RATIO = 3.0
 FLOOR = 10.0
 GAP_PCT = 10.0
+EPS = 1e-6  # values carry at most 3 decimals: 3 × 10,1 is 30,3, not 30,299999999999997
+
+
+def _previous_values(engine: Engine, prog: Programme, parsed: ParsedSubmission, period: str
+                     ) -> dict[tuple[str, str, str], float]:
+    """The current values of the same unit (code and validity: NSO codes are reused by
+    other units across eras) for ``period``."""
+    query = (select(FactValue.indicator, FactValue.row_key, FactValue.col_key, FactValue.value)
+             .join(Submission, Submission.id == FactValue.submission_id)
+             .where(Submission.programme == prog.code, Submission.period == period,
+                    Submission.unit_code == parsed.unit,
+                    Submission.unit_valid_from == parsed.unit_valid_from,
+                    Submission.is_current.is_(True)))
+    with engine.connect() as conn:
+        return {(r.indicator, r.row_key, r.col_key): r.value for r in conn.execute(query)}
 
 
 def year_on_year_warnings(engine: Engine, prog: Programme, parsed: ParsedSubmission
@@ -23,46 +39,50 @@ def year_on_year_warnings(engine: Engine, prog: Programme, parsed: ParsedSubmiss
     previous = prog.period(parsed.period).previous_year()
     if int(previous[:4]) < prog.first_year:
         return []
-    before = {(r["indicator"], r["row_key"], r["col_key"]): r["value"]
-              for r in rm.query(engine, "unit_values", programme=prog.code, period=previous,
-                                unit=parsed.unit)}
+    before = _previous_values(engine, prog, parsed, previous)
     out = []
     for v in parsed.values:
         old = before.get((v.indicator, v.row, v.col))
         if old is None or old < FLOOR or v.value < FLOOR:
             continue
-        if v.value > RATIO * old or v.value < old / RATIO:
+        if v.value - RATIO * old > EPS or old - RATIO * v.value > EPS:
             out.append(Problem(
                 message=f"Số liệu thay đổi bất thường so với cùng kỳ năm trước "
-                        f"({format_vn_number(old, 3).rstrip('0').rstrip(',')} → "
-                        f"{format_vn_number(v.value, 3).rstrip('0').rstrip(',')}); đề nghị "
+                        f"({format_vn_money(old)} → {format_vn_money(v.value)}); đề nghị "
                         "kiểm tra lại",
-                sheet=v.sheet, cell=v.cell,
-                value=format_vn_number(v.value, 3).rstrip("0").rstrip(","),
+                sheet=v.sheet, cell=v.cell, value=format_vn_money(v.value),
                 rule="H-YEAR-ON-YEAR", severity="warning"))
     return out
 
 
 def lead_local_gap(engine: Engine, prog: Programme, period: Period) -> dict | None:
     """The lead department's provincial workers total against the sum of local units;
-    a warning dict when they are more than 10% apart (None when within or not reported)."""
-    lead = prog.lead_unit(period.deadline).code
-    lead_total, local_total, locals_seen = None, 0.0, 0
+    a warning dict when they are more than 10% apart (None when within or not reported).
+
+    The gap is measured against the indicator's primary source (the figure the report
+    publishes): the local units' sum unless ``W_DEP`` is declared ``primary: lead``.
+    """
+    lead_unit = prog.find_lead(period.deadline)
+    if lead_unit is None:
+        return None
+    lead = lead_unit.code
+    lead_total, local_total, locals_seen, where = None, 0.0, 0, ("", "")
     for r in rm.values_by_unit(engine, prog, period):
         if (r["indicator"], r["row_key"], r["col_key"]) != ("W_DEP", TOTAL, "total"):
             continue
         if r["unit_code"] == lead:
-            lead_total = r["value"]
+            lead_total, where = r["value"], (r["sheet"], r["cell"])
         elif r["unit_kind"] in ("district", "commune"):
             local_total += r["value"]
             locals_seen += 1
     if lead_total is None or not locals_seen:
         return None
-    base = max(lead_total, local_total)
-    gap = abs(lead_total - local_total) / base * 100 if base else 0.0
-    if gap <= GAP_PCT:
+    base = lead_total if prog.indicator("W_DEP").primary == "lead" else local_total
+    diff = abs(lead_total - local_total)
+    if diff * 100 - GAP_PCT * base <= EPS:
         return None
-    return {"unit_code": lead, "rule": "H-LEAD-VS-LOCAL", "sheet": "", "cell": "",
+    gap = diff / base * 100 if base else 100.0
+    return {"unit_code": lead, "rule": "H-LEAD-VS-LOCAL", "sheet": where[0], "cell": where[1],
             "value": format_vn_number(lead_total),
             "message": f"Tổng số lao động đi làm việc ở nước ngoài của cơ quan thường trực "
                        f"({format_vn_number(lead_total)}) chênh lệch "

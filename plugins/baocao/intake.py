@@ -8,8 +8,14 @@ Bucket layout (``file://`` by default, ``s3://`` in production, both via ObjectS
     archive/rejected/<unit>/...              originals of rejected files
     archive/duplicates/<unit>/...            exact copies of files already received
     templates/<period>/<unit>.xlsx           blank forms published for a period
+    archive/unroutable/{root,inbox}/...      files dropped outside a unit folder
 
 Nothing is ever deleted: a file leaves the inbox only after its copy is in the archive.
+A file at the bucket root or directly in ``inbox/`` belongs to no unit, so no receipt can
+reach its sender: it is moved to ``archive/unroutable/``, logged as a warning and listed in
+the run summary (status ``unroutable``) for the engineers to forward by hand. A folder
+``inbox/<code>/`` whose code is no unit of the programme gets a rejection receipt in
+``receipts/<code>/`` (the sender looks there) saying so.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from baocao.parsing import ParsedSubmission, parse_submission
+from baocao.parsing import ParsedSubmission, parse_submission, period_timing_problems
 from baocao.programme import Programme
 from baocao.receipts import ReceiptData, recorded_totals, render_receipt
 from baocao.warehouse.merge import FileInfo, find_by_checksum
@@ -70,11 +76,12 @@ class InboxFile:
 
 
 def list_inbox(root) -> list[InboxFile]:
-    """Files waiting in ``inbox/<unit>/``, oldest name first; lock/partial files skipped."""
+    """Files waiting in ``inbox/<unit>/`` in order of arrival (then name), so versions are
+    numbered as they arrived; lock and partial files skipped."""
     inbox = root / "inbox"
     if not inbox.exists():
         return []
-    out = []
+    out: list[tuple[datetime, InboxFile]] = []
     for unit_dir in sorted(inbox.iterdir(), key=lambda p: p.name):
         if not unit_dir.is_dir():
             log.error("file %s lies outside a unit folder; it stays in the inbox", unit_dir.name)
@@ -82,16 +89,48 @@ def list_inbox(root) -> list[InboxFile]:
         for f in sorted(unit_dir.rglob("*"), key=lambda p: str(p)):
             if f.is_file() and not f.name.startswith(IGNORED_PREFIXES):
                 rel = f"inbox/{unit_dir.name}/{_rel(f, unit_dir)}"
-                out.append(InboxFile(rel, unit_dir.name, unicodedata.normalize("NFC", f.name)))
-    return out
+                try:
+                    arrived = _mtime(f)
+                except FileNotFoundError:  # taken away by a concurrent run meanwhile
+                    continue
+                out.append((arrived, InboxFile(rel, unit_dir.name,
+                                               unicodedata.normalize("NFC", f.name))))
+    return [item for _when, item in sorted(out, key=lambda x: (x[0], x[1].path))]
 
 
 def _rel(path, parent) -> str:
     return str(path.path)[len(str(parent.path)):].lstrip("/")
 
 
-def claim(engine: Engine, path: str, checksum: str, run_id: str) -> bool:
-    """Take the file for this run; False if another live run holds it or it is done."""
+def sweep_unroutable(root) -> list[Outcome]:
+    """Move files lying at the bucket root or directly in ``inbox/`` (no unit to answer)
+    to ``archive/unroutable/``; never deleted, each one logged and returned."""
+    out: list[Outcome] = []
+    for folder, where in ((root, "root"), (root / "inbox", "inbox")):
+        if not folder.exists():
+            continue
+        for f in sorted(folder.iterdir(), key=lambda p: p.name):
+            if f.name.startswith(IGNORED_PREFIXES) or not f.is_file():
+                continue
+            name = unicodedata.normalize("NFC", f.name)
+            path = name if where == "root" else f"inbox/{name}"
+            try:
+                stamp = _mtime(f).astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
+                rel = f"archive/unroutable/{where}/{stamp}__{_safe(name)}"
+                _copy_then_delete(f, root / rel)
+            except Exception:  # noqa: BLE001 - it stays where it is; tried again next run
+                log.exception("%s: outside a unit folder and could not be moved", path)
+                continue
+            log.warning("%s: dropped outside inbox/<unit-code>/, no receipt possible; moved "
+                        "to %s for the engineers to forward", path, rel)
+            out.append(Outcome(path, "", "unroutable", archive=rel))
+    return out
+
+
+def claim(engine: Engine, path: str, checksum: str, run_id: str) -> str:
+    """Take the file for this run: ``"new"`` (first time, or the same file sent again after
+    it was done), ``"resumed"`` (an unfinished claim: this run's own retry, or a dead run's
+    after its lease), ``""`` if another live run holds it."""
     now = datetime.now(UTC)
     table = IntakeClaim.__table__
     where = (table.c.path == path, table.c.checksum == checksum)
@@ -106,16 +145,26 @@ def claim(engine: Engine, path: str, checksum: str, run_id: str) -> bool:
                     conn.execute(insert(table).values(path=path, checksum=checksum,
                                                       claimed_by=run_id, claimed_at=now,
                                                       done=False))
-                return True
+                return "new"
             except IntegrityError:  # a racing run inserted first
-                return False
-        if held.done:
-            return False
+                return ""
+        if held.done:  # sent again under the same name: a new arrival (one run wins)
+            taken = conn.execute(update(table).where(*where, table.c.done.is_(True))
+                                 .values(claimed_by=run_id, claimed_at=now, done=False))
+            return "new" if taken.rowcount == 1 else ""
         claimed_at = _aware(held.claimed_at)
         if held.claimed_by == run_id or now - claimed_at > CLAIM_LEASE:
             conn.execute(update(table).where(*where).values(claimed_by=run_id, claimed_at=now))
-            return True
-        return False
+            return "resumed"
+        return ""
+
+
+def expire_claims(engine: Engine, run_id: str) -> None:
+    """Let the next run take over at once the files this aborted run left unfinished."""
+    table = IntakeClaim.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.claimed_by == run_id, table.c.done.is_(False))
+                     .values(claimed_at=datetime.now(UTC) - 2 * CLAIM_LEASE))
 
 
 def release(engine: Engine, path: str, checksum: str) -> None:
@@ -129,7 +178,7 @@ def release(engine: Engine, path: str, checksum: str) -> None:
 class Outcome:
     path: str
     unit_code: str
-    status: str  # accepted | rejected | duplicate | skipped
+    status: str  # accepted | rejected | duplicate | skipped | unroutable
     period: str = ""
     submission_id: int | None = None
     version: int | None = None
@@ -177,23 +226,19 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
     src = root / item.path
     data = src.read_bytes()
     checksum = hashlib.sha256(data).hexdigest()
-    if not claim(engine, item.path, checksum, run_id):
+    taken = claim(engine, item.path, checksum, run_id)
+    if not taken:
         return Outcome(item.path, item.unit_code, "skipped")
     received_at = _mtime(src)
     existing = find_by_checksum(engine, checksum)
-    if existing is None:
+    if existing is None or (taken == "resumed" and existing.bucket_path == item.path):
+        # new; or recorded by an interrupted run of this very file: recording again is a
+        # no-op, the receipt and the archive copy are (re)written under the same names
         parsed = parse_submission(data, prog, item.unit_code)
+        parsed.problems.extend(period_timing_problems(prog, parsed, received_at))
         return _Pending(item, checksum, len(data), received_at, parsed,
                         {"rules_run": 0, "rules_passed": 0, "rules_failed": 0,
                          "failed_rules": []})
-    if existing.bucket_path == item.path and existing.archive_path and \
-            not (root / existing.archive_path).exists():
-        # a crash after recording and before archiving: finish the move
-        _copy_then_delete(src, root / existing.archive_path)
-        release(engine, item.path, checksum)
-        return Outcome(item.path, item.unit_code, existing.status, existing.period,
-                       existing.id, existing.version, existing.late,
-                       receipt=existing.receipt_path, archive=existing.archive_path)
     stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
     unit = _safe(item.unit_code)
     archive_rel = f"archive/duplicates/{unit}/{stamp}__{_safe(item.file_name)}"
@@ -240,9 +285,10 @@ def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime) -
                   parsed.period, merged.submission_id, merged.version, late,
                   len(parsed.errors), len(parsed.problems) - len(parsed.errors),
                   p.summary["rules_run"], p.summary["rules_failed"], receipt_rel, archive_rel)
-    log.info("%s: %s (period %s, version %s, late %s): %d rules run, %d failed, "
+    log.info("%s: %s (period %s, version %s, late %s): %d rules run, %d failed %s, "
              "%d errors, %d warnings", item.path, out.status, out.period or "?", out.version,
-             out.late, out.rules_run, out.rules_failed, out.errors, out.warnings)
+             out.late, out.rules_run, out.rules_failed, p.summary["failed_rules"], out.errors,
+             out.warnings)
     return out
 
 
@@ -269,6 +315,37 @@ def _write_receipt(root, rel: str, prog: Programme, data: ReceiptData) -> None:
     path.write_bytes(render_receipt(prog, data).encode("utf-8"))
 
 
+# exception classes (by name, across the cause chain) meaning the bucket or the warehouse is
+# unreachable: botocore's ConnectionError family and HTTPClientError, SQLAlchemy's
+# OperationalError/InterfaceError (server restarting), the builtin ConnectionError/TimeoutError
+OUTAGE_ERRORS = {"ConnectionError", "HTTPClientError", "TimeoutError", "OperationalError",
+                 "InterfaceError", "ClientConnectorError", "ServerDisconnectedError"}
+
+
+def unreachable(exc: BaseException | None) -> bool:
+    """True when ``exc`` is an outage of the object store or the database, not a bad file."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if any(cls.__name__ in OUTAGE_ERRORS for cls in type(exc).__mro__):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _abort_if_unreachable(exc: Exception, engine: Engine, run_id: str, path: str) -> None:
+    """Stop the whole run on an outage (the task retries with backoff) instead of failing
+    every remaining file one by one; unfinished claims are left to the retry."""
+    if not unreachable(exc):
+        return
+    try:
+        expire_claims(engine, run_id)
+    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        log.warning("could not expire the claims of %s", run_id)
+    raise RuntimeError(f"object store or warehouse unreachable at {path}; the run stops "
+                       f"here and the files left stay in the inbox: {exc}") from exc
+
+
 def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
                chunk: int = 1000, validator=None) -> list[Outcome]:
     """Process every file in the inbox: one GX context for the run, one GX validation per
@@ -277,12 +354,13 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
     from baocao.validation import Validator
 
     run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
+    swept = sweep_unroutable(root)
     items = list_inbox(root)
     log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
     if not items:
-        return []
+        return swept
     validator = validator or Validator(prog)
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome] = list(swept)
     failed: list[str] = []
     for start in range(0, len(items), chunk):
         now = datetime.now(UTC)
@@ -290,7 +368,8 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
         for item in items[start:start + chunk]:
             try:
                 taken = _take(root, engine, prog, item, run_id, now)
-            except Exception:
+            except Exception as exc:
+                _abort_if_unreachable(exc, engine, run_id, item.path)
                 log.exception("%s: failed; it stays in the inbox for the next run", item.path)
                 failed.append(item.path)
                 continue
@@ -306,13 +385,31 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
         for p, summary in zip(readable, summaries, strict=True):
             p.summary = summary.as_dict()
             p.parsed.problems.extend(year_on_year_warnings(engine, prog, p.parsed))
-        for p in pending:
+        twins: list[InboxFile] = []
+        seen: set[str] = set()
+        for p in sorted(pending, key=lambda p: p.received_at):  # versions in arrival order
+            if p.checksum in seen:  # the same bytes twice in one chunk: answered below
+                twins.append(p.item)
+                continue
+            seen.add(p.checksum)
             try:
                 outcomes.append(_finish(root, engine, prog, p, now))
-            except Exception:
+            except Exception as exc:
+                _abort_if_unreachable(exc, engine, run_id, p.item.path)
                 log.exception("%s: failed; it stays in the inbox for the next run",
                               p.item.path)
                 failed.append(p.item.path)
+        for item in twins:  # now recorded: taken again, each is answered "already received"
+            try:
+                taken = _take(root, engine, prog, item, run_id, now)
+            except Exception as exc:
+                _abort_if_unreachable(exc, engine, run_id, item.path)
+                log.exception("%s: failed; it stays in the inbox for the next run", item.path)
+                taken = None
+            if isinstance(taken, Outcome):
+                outcomes.append(taken)
+            else:  # its twin failed: both wait for the next run
+                failed.append(item.path)
     if failed:
         raise RuntimeError(f"{len(failed)} file(s) could not be processed: {failed}")
     return outcomes

@@ -6,19 +6,31 @@ not a number) are collected as ``Problem`` lines, never raised: a file gets all 
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from baocao.forms import META_SHEET, SHEET_TITLES, TASK_STATUSES, CellSpec, workbook_layouts
-from baocao.periods import Period
+from baocao.forms import (
+    GUIDE_SHEET,
+    META_SHEET,
+    SHEET_TITLES,
+    TASK_STATUSES,
+    CellSpec,
+    workbook_layouts,
+)
+from baocao.periods import Period, period_for
 from baocao.programme import TOTAL, Programme, Unit
 from baocao.vn_numbers import NotANumber, parse_vn_number
 from baocao.workbook import UnreadableWorkbook, Workbook
 
+log = logging.getLogger(__name__)
 MAX_TEXT = 4000
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_VALUE = Decimal(10) ** 12  # no count or sum in million VND comes near this
 
 
 @dataclass
@@ -90,6 +102,8 @@ def nfc(text: Any) -> str:
 
 
 def _show(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e16:
+        raw = int(raw)  # 3.0 as Excel shows it: 3
     text = nfc(raw) if raw is not None else "(trống)"
     return text[:80] + ("…" if len(text) > 80 else "")
 
@@ -100,25 +114,75 @@ def parse_submission(data: bytes, prog: Programme, unit_code: str) -> ParsedSubm
     Every problem is collected in ``problems``; nothing is raised for bad input.
     """
     sub = ParsedSubmission(programme=prog.code, unit=unit_code, period="")
+    if not prog.units_by_code(unit_code):
+        sub.problems.append(Problem(
+            f"Thư mục inbox/{unit_code}/ không ứng với mã đơn vị nào của chương trình; hãy gửi "
+            "tệp vào thư mục inbox/<mã đơn vị>/ ghi trên biểu mẫu (mục Hướng dẫn)",
+            value=unit_code))
     try:
-        wb = Workbook(data)
+        _parse(data, prog, unit_code, sub)
     except UnreadableWorkbook as exc:
-        sub.problems.append(Problem(str(exc)))
-        return sub
+        sub.problems.append(Problem(str(exc), exc.sheet, exc.cell))
+        sub.unit_valid_from = None  # content rules must not run on a half-read file
+    except Exception:  # noqa: BLE001 - a file must never stop the intake (poison pill)
+        log.exception("unit %s: unexpected failure while reading a file", unit_code)
+        sub.problems.append(Problem("Hệ thống không đọc được nội dung tệp (lỗi xử lý nội bộ, "
+                                    "bộ phận kỹ thuật đã được báo). Hãy lưu lại biểu mẫu bằng "
+                                    "Excel rồi gửi lại", rule="INTERNAL"))
+        sub.unit_valid_from = None
+    return sub
+
+
+def _parse(data: bytes, prog: Programme, unit_code: str, sub: ParsedSubmission) -> None:
+    wb = Workbook(data)
     resolved = _check_meta(wb, sub, prog, unit_code)
     if resolved is None:
-        return sub
+        return
     unit, period = resolved
+    linked = len(sub.problems)
     for lay in workbook_layouts(prog, unit):
         if lay.name not in wb.sheet_names:
             sub.problems.append(Problem(f"Thiếu trang tính \"{lay.name}\" của biểu mẫu (trang "
                                         "tính bị xóa hoặc đổi tên)", sheet=lay.name))
             continue
         values, formulas = wb.values(lay.name), wb.formulas(lay.name)
-        _read_cells(lay.cells, values, formulas, sub)
+        _read_cells(lay.cells, values, formulas, wb.errors(lay.name), sub)
         _read_tasks(lay, values, sub)
+    if wb.external_links and not any("liên kết" in p.message for p in sub.problems[linked:]):
+        sub.problems.append(Problem("Tệp có liên kết tới bảng tính khác (không ảnh hưởng số "
+                                    "liệu đã nhập); nên xóa liên kết trước khi gửi",
+                                    severity="warning"))
     sub.unit_valid_from = unit.valid_from
-    return sub
+
+
+def period_timing_problems(prog: Programme, sub: ParsedSubmission,
+                           received_at: datetime) -> list[Problem]:
+    """A form for a period that has not started yet is an error; a form for an older period
+    than the one being reported now is accepted (late correction) with a warning."""
+    if not sub.period or not sub.readable:  # unit/period problems are reported already
+        return []
+    try:
+        period = prog.period(sub.period)
+    except ValueError:
+        return []
+    day = received_at.astimezone(VN_TZ).date()
+    if day < period.cutoff_start:
+        return [Problem(f"Biểu mẫu của kỳ {period.title} nhưng kỳ này chưa bắt đầu (số liệu "
+                        f"tính từ ngày {period.cutoff_start:%d/%m/%Y}); hãy dùng biểu mẫu của "
+                        "kỳ đang báo cáo", GUIDE_SHEET, value=period.code)]
+    try:
+        current = period_for(day, prog)
+    except ValueError:
+        return []
+    if period.deadline < current.deadline:
+        return [Problem(f"Biểu mẫu của kỳ {period.title}, không phải kỳ đang báo cáo "
+                        f"({current.title}); số liệu được ghi nhận cho kỳ {period.title}. "
+                        "Nếu đây là báo cáo kỳ mới, hãy dùng biểu mẫu mới",
+                        GUIDE_SHEET, value=period.code, rule="PERIOD",
+                        severity="warning")]
+    return []
+
+
 
 
 def read_meta(wb: Workbook) -> dict[str, str] | None:
@@ -191,7 +255,7 @@ def _number(raw: Any) -> Decimal | None:
 
 
 def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[str, str],
-                sub: ParsedSubmission) -> None:
+                errors: dict[str, str], sub: ParsedSubmission) -> None:
     owned: list[CellSpec] = []
     got: dict[tuple[str, str, str], float] = {}
     for spec in cells:
@@ -199,16 +263,32 @@ def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[st
         formula = formulas.get(spec.address)
         if spec.formula and formula is not None:
             owned.append(spec)  # the form's own total formula: computed below
+            if formula and formula.replace("$", "") != spec.formula.lstrip("="):
+                sub.problems.append(Problem(
+                    f"Công thức dòng tổng cộng đã bị sửa; hệ thống tự tính lại tổng theo công "
+                    f"thức của biểu mẫu ({spec.formula})", sheet, spec.address,
+                    _show("=" + formula), severity="warning"))
             continue
         raw = values.get(spec.address)
         if formula is not None and "[" in formula:
             sub.problems.append(Problem("Công thức liên kết tới bảng tính khác; hãy nhập số "
                                         "trực tiếp", sheet, spec.address, _show("=" + formula)))
             continue
+        if spec.address in errors:
+            shown = "=" + formula if formula else errors[spec.address]
+            sub.problems.append(Problem(f"Ô có lỗi {errors[spec.address]} (công thức tính "
+                                        "không ra số); hãy nhập số trực tiếp", sheet,
+                                        spec.address, _show(shown)))
+            continue
         if formula is not None and raw is None:
             sub.problems.append(Problem("Ô chứa công thức chưa được tính giá trị; hãy nhập số "
                                         "trực tiếp", sheet, spec.address, _show("=" + formula)))
             continue
+        if formula is not None and isinstance(raw, int | float) and not isinstance(raw, bool):
+            sub.problems.append(Problem(f"Ô nhập liệu chứa công thức; hệ thống ghi nhận giá trị "
+                                        f"Excel đã tính ({_show(raw)}). Nên nhập số trực tiếp",
+                                        sheet, spec.address, _show("=" + formula),
+                                        severity="warning"))
         try:
             num = _number(raw)
         except NotANumber:
@@ -219,6 +299,11 @@ def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[st
             num = Decimal(0)  # the form says: a blank input cell means 0
         if num < 0:
             sub.problems.append(Problem("Số liệu không được âm", sheet, spec.address,
+                                        _show(raw)))
+            continue
+        if num >= MAX_VALUE:
+            sub.problems.append(Problem("Số liệu lớn bất thường (từ 1.000.000.000.000 trở lên); "
+                                        "kiểm tra lại đơn vị tính", sheet, spec.address,
                                         _show(raw)))
             continue
         if spec.kind == "count" and num != num.to_integral_value():

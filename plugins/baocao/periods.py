@@ -73,3 +73,17 @@ def period_for(day: date, programme: Programme) -> Period:
             if p.cutoff_end < day:
                 candidates.append(p)
     return max(candidates, key=lambda p: p.deadline)
+
+
+def period_due(day: date, programme: Programme) -> Period:
+    """The period being collected on ``day``: the one with the nearest deadline on or after it."""
+    candidates = []
+    for year in (day.year, day.year + 1):
+        for kind in ("H1", "Y"):
+            try:
+                p = parse_period(f"{year}-{kind}", programme)
+            except ValueError:
+                continue
+            if p.deadline >= day:
+                candidates.append(p)
+    return min(candidates, key=lambda p: p.deadline)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -39,37 +40,145 @@ def prepare_warehouse(programme: str) -> dict[str, Any]:
 def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     """Process every file waiting in the inbox; a summary for XCom and the logs."""
     from baocao.intake import bucket_root, run_intake
+    from baocao.validation import Validator
 
     prog = load_programme(programme)
-    outcomes = run_intake(prog, engine(), bucket_root(), run_id)
+    validator = Validator(prog, data_docs_dir=settings().data_docs_dir)
+    try:
+        outcomes = run_intake(prog, engine(), bucket_root(), run_id, validator=validator)
+    finally:
+        docs = _build_data_docs(validator)
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
     periods = sorted({o.period for o in outcomes if o.status == "accepted" and o.period})
     log.info("intake %s: %s; periods touched: %s", programme, counts, periods)
     return {"programme": programme, "counts": counts, "periods": periods,
-            "files": [o.as_dict() for o in outcomes]}
+            "files": [o.as_dict() for o in outcomes], "data_docs": docs}
 
 
-def render_reports(programme: str, period: str | None = None,
-                   report_date: str | None = None) -> dict[str, str]:
-    """Render the period's .docx and .xlsx into the outbox; their paths."""
-    from baocao.delivery import outbox_root, store
-    from baocao.periods import period_for
+def _build_data_docs(validator) -> str:
+    """GX Data Docs of the run's validations (once per run, only if something was
+    validated); a failure is logged, never fails the intake."""
+    try:
+        index = validator.build_data_docs()
+    except Exception:  # noqa: BLE001 - diagnostics must not stop receipts and the merge
+        log.exception("could not build the GX Data Docs")
+        return ""
+    if index:
+        log.info("GX Data Docs of %d validation(s): %s", validator.runs, index)
+    return index or ""
+
+
+def render_reports(programme: str, period: str | None = None, report_date: str | None = None,
+                   kind: str = "draft") -> dict[str, Any]:
+    """Render the period's .docx and .xlsx into the outbox as a draft or final version under
+    ``reports/<programme>/<period>/`` (nothing new is written when the content is unchanged)."""
+    from baocao.delivery import publish_report
+    from baocao.periods import period_due
+    from baocao.reports.context import build_report_data
+
+    prog = load_programme(programme)
+    when = date.fromisoformat(report_date) if report_date else None
+    per = prog.period(period) if period else period_due(when or date.today(), prog)
+    if kind == "final" and when is None:
+        when = per.deadline
+    data = build_report_data(engine(), prog, per, when)
+    out = publish_report(engine(), prog, data, kind).as_dict()
+    log.info("%s report %s %s: v%s%s %s", kind, prog.code, per.code, out["version"],
+             "" if out["new"] else " (unchanged)", out["paths"])
+    return out
+
+
+def email_final_report(published: dict[str, Any]) -> dict[str, Any]:
+    """E-mail a published final (the dict ``render_reports`` returned) to its recipients."""
+    from baocao.delivery import Published, email_final
+
+    prog = load_programme(published["programme"])
+    return email_final(engine(), prog, Published(**published))
+
+
+def render_to_folder(programme: str, period: str, out_dir: str,
+                     report_date: str | None = None) -> dict[str, str]:
+    """Render a period's report from the warehouse into a local folder (CLI, no Airflow)."""
+    from pathlib import Path
+
     from baocao.reports.context import build_report_data
     from baocao.reports.docx_report import render_docx
     from baocao.reports.xlsx_report import render_xlsx
 
     prog = load_programme(programme)
-    per = prog.period(period) if period else period_for(date.today(), prog)
+    per = prog.period(period)
     when = date.fromisoformat(report_date) if report_date else None
     data = build_report_data(engine(), prog, per, when)
-    root = outbox_root()
-    stem = f"{prog.code}/{per.code}/bao-cao-{prog.code}-{per.code}"
-    paths = {"docx": store(root, f"{stem}.docx", render_docx(data)),
-             "xlsx": store(root, f"{stem}.xlsx", render_xlsx(data))}
-    log.info("reports for %s %s: %s", prog.code, per.code, paths)
-    return paths
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"bao-cao-{prog.code}-{per.code}"
+    paths = {"docx": stem.with_suffix(".docx"), "xlsx": stem.with_suffix(".xlsx")}
+    paths["docx"].write_bytes(render_docx(data))
+    paths["xlsx"].write_bytes(render_xlsx(data))
+    return {k: str(v) for k, v in paths.items()}
+
+
+def send_reminders(programme: str, day: str | None = None) -> list[dict[str, Any]]:
+    """Send the reminder steps due on ``day`` (ISO local date; default today in Hà Nội)."""
+    from zoneinfo import ZoneInfo
+
+    from baocao.reminders import send_due
+
+    today = date.fromisoformat(day) if day else \
+        datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    out = send_due(engine(), load_programme(programme), today)
+    if not out:
+        log.info("reminders %s: no step due on %s", programme, today)
+    return out
+
+
+def return_submission(programme: str, submission_id: int, reason: str) -> dict[str, Any]:
+    """Return an accepted current submission for correction: it stops counting, the unit gets
+    a receipt saying why (and a mail when it has an address); the history keeps both."""
+    from baocao.intake import _safe, _unit_name, _write_receipt, bucket_root
+    from baocao.mailer import send_once
+    from baocao.receipts import ReceiptData
+    from baocao.warehouse.merge import return_submission as mark_returned
+
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValueError("a reason is required (it is sent to the unit)")
+    prog = load_programme(programme)
+    sub = mark_returned(engine(), submission_id, reason, prog.code)
+    now = datetime.now(UTC)
+    per = prog.period(sub.period)
+    stem = _safe(sub.file_name.rsplit(".", 1)[0])
+    rel = f"receipts/{_safe(sub.unit_code)}/{stem}__{sub.checksum[:8]}__tra-lai.html"
+    data = ReceiptData(status="returned", unit_code=sub.unit_code,
+                       unit_name=_unit_name(prog, sub.unit_code), file_name=sub.file_name,
+                       checksum=sub.checksum, received_at=_utc(sub.received_at),
+                       processed_at=now, period_title=per.title,
+                       deadline=f"{per.deadline:%d/%m/%Y}", version=sub.version, reason=reason)
+    _write_receipt(bucket_root(), rel, prog, data)
+    mailed = False
+    emails = [e for u in prog.units_by_code(sub.unit_code) for e in u.emails]
+    if emails:
+        try:
+            from baocao.receipts import render_receipt
+
+            mailed = send_once(engine(), prog.code, per.code, "return", str(submission_id),
+                               emails, f"Báo cáo {per.title} bị trả lại để chỉnh sửa",
+                               render_receipt(prog, data))
+        except Exception:  # noqa: BLE001 - the receipt is in the bucket; report, don't undo
+            log.exception("submission %s returned, but the mail to %s failed", submission_id,
+                          emails)
+    log.info("submission %s of %s %s returned: %s", submission_id, sub.unit_code, sub.period,
+             reason)
+    return {"submission": submission_id, "unit": sub.unit_code, "period": sub.period,
+            "receipt": rel, "mailed": mailed}
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def seed_demo(programme: str, period: str) -> dict[str, Any]:
@@ -125,6 +234,8 @@ def seed_demo(programme: str, period: str) -> dict[str, Any]:
             path.write_bytes(data)
             if root.protocol == "file":
                 os.utime(path.path, (when.timestamp(), when.timestamp()))
+            elif len(files) > 1:  # an object store stamps the upload (1 s): keep the order
+                time.sleep(1.1)
             dropped.append(str(path))
     log.info("demo: %d files for %d of %d expected units (missing: %s, with errors: %s, "
              "late: %s, resubmitted: %s)", len(dropped), len(units) - 1, len(units),
@@ -145,22 +256,31 @@ def _first_cell(prog, unit, indicator: str, row: str, col: str) -> str:
 
 def periods_to_render(programme: str, period: str, asset_events: Any = None,
                       logical_date: datetime | None = None) -> list[dict[str, str]]:
-    """Periods for a report run: the param if given; else the periods named by the
-    triggering asset events; else the period due at ``logical_date``."""
-    from baocao.periods import period_for
+    """Periods for a report run, each with the report's date (the run's local date):
+    the param if given; else the periods named by the triggering asset events; else the
+    period being collected at ``logical_date`` (its deadline is the nearest ahead)."""
+    from zoneinfo import ZoneInfo
+
+    from baocao.periods import period_due
 
     prog = load_programme(programme)
+    moment = logical_date or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    day = moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
     if period:
-        return [{"programme": prog.code, "period": prog.period(period).code}]
+        return [{"programme": prog.code, "period": prog.period(period).code,
+                 "report_date": day.isoformat()}]
     found: list[dict[str, str]] = []
     for events in (asset_events or {}).values():
         for event in events:
             extra = getattr(event, "extra", None) or {}
             for code in extra.get("periods", []):
-                item = {"programme": extra.get("programme", prog.code), "period": code}
+                item = {"programme": extra.get("programme", prog.code), "period": code,
+                        "report_date": day.isoformat()}
                 if item not in found:
                     found.append(item)
     if found:
         return found
-    day = (logical_date or datetime.now(UTC)).date()
-    return [{"programme": prog.code, "period": period_for(day, prog).code}]
+    return [{"programme": prog.code, "period": period_due(day, prog).code,
+             "report_date": day.isoformat()}]

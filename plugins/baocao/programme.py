@@ -202,6 +202,7 @@ class Programme(_Model):
     issuer: Issuer
     signatory: Signatory
     recipients: list[str]
+    report_emails: list[str] = Field(default_factory=list)  # where finals are e-mailed
     lead: list[str]
     first_year: int
     last_year: int
@@ -271,6 +272,13 @@ class Programme(_Model):
                 if u.active_on(on):
                     return u
         raise KeyError(f"no lead unit active on {on}")
+
+    def find_lead(self, on: date) -> Unit | None:
+        """The lead unit active on ``on``, or None (e.g. a programme that has ended)."""
+        try:
+            return self.lead_unit(on)
+        except KeyError:
+            return None
 
     def is_local(self, unit: Unit) -> bool:
         return unit.kind in ("district", "commune")

@@ -69,36 +69,60 @@ class _Line:
 
 
 class Validator:
-    """Great Expectations suites for one programme; one instance (one context) per task run."""
+    """Great Expectations suites for one programme; one instance (one context) per task run.
 
-    def __init__(self, prog: Programme, data_docs_dir: str | None = None) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-        import great_expectations as gx
+    The GX context is built on first use, so a run with nothing to validate never imports
+    GX (~3 s). With ``data_docs_dir``, ``build_data_docs`` renders every validation of this
+    instance (all chunks of a run) as GX Data Docs there; older pages are removed.
+    """
 
+    def __init__(self, prog: Programme, data_docs_dir: str | os.PathLike | None = None) -> None:
         self.prog = prog
-        self._gx = gx
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        self._data_docs_dir = data_docs_dir
-        if data_docs_dir:
-            self.context.add_data_docs_site("baocao", {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": data_docs_dir},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
-        source = self.context.data_sources.add_pandas(f"{prog.code}-submissions")
+        self._data_docs_dir = os.fspath(data_docs_dir) if data_docs_dir else None
         self._groups: dict[str, list[tuple[int, Rule]]] = {}
         for n, rule in enumerate(prog.rules):
             self._groups.setdefault(_frame_key(rule), []).append((n, rule))
-        self._definitions = {}
+        self._context: Any = None
+        self._definitions: dict[str, Any] = {}
+        self.last_results: list[Any] = []
+        self.runs = 0  # GX validations since this instance was made
+
+    @property
+    def context(self) -> Any:
+        """The ephemeral GX context with one suite and validation definition per group."""
+        if self._context is None:
+            self._context = self._build_context()
+        return self._context
+
+    def _build_context(self) -> Any:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations as gx
+
+        self._gx = gx
+        context = gx.get_context(mode="ephemeral")
+        # "Calculating Metrics" progress bars would go to stderr (the task log) on every run
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        if self._data_docs_dir:
+            context.add_data_docs_site("baocao", {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": self._data_docs_dir},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        source = context.data_sources.add_pandas(f"{self.prog.code}-submissions")
         for key, rules in self._groups.items():
             batch = source.add_dataframe_asset(key).add_batch_definition_whole_dataframe(key)
-            suite = self.context.suites.add(gx.ExpectationSuite(name=f"{prog.code}.{key}"))
+            suite = context.suites.add(gx.ExpectationSuite(name=f"{self.prog.code}.{key}"))
             for n, rule in rules:
                 suite.add_expectation(self._expectation(n, rule))
-            self._definitions[key] = self.context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{prog.code}.{key}", data=batch, suite=suite))
-        self.last_results: list[Any] = []
+            self._definitions[key] = context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{self.prog.code}.{key}", data=batch,
+                                        suite=suite))
+        return context
+
+    def _definition(self, key: str) -> Any:
+        """The validation definition of a rule group (builds the context on first use)."""
+        _ = self.context
+        return self._definitions[key]
 
     def _expectation(self, n: int, rule: Rule):
         gxe = self._gx.expectations
@@ -185,12 +209,13 @@ class Validator:
             columns = [f"c{n}_{s}" for n, r in group for s, _ in _sides(r)]
             frame = pd.DataFrame.from_records(records, columns=columns).astype("float64")
             frame.insert(0, "row_no", range(len(frame)))
-            result = self._definitions[key].run(
+            result = self._definition(key).run(
                 batch_parameters={"dataframe": frame},
                 result_format={"result_format": "COMPLETE",
                                "unexpected_index_column_names": ["row_no"],
                                "return_unexpected_index_query": False})
             self.last_results.append(result)
+            self.runs += 1
             for res in result.results:
                 n = int(res.expectation_config.meta["n"])
                 rule = self.prog.rules[n]
@@ -238,8 +263,13 @@ class Validator:
                        rule=rule.code, severity=rule.severity)
 
     def build_data_docs(self) -> str | None:
-        """Write GX Data Docs for the last batch into the configured folder; its index."""
-        if not self._data_docs_dir or not self.last_results:
+        """Render GX Data Docs of every validation this instance ran (all chunks of the run)
+        into the configured folder; the index's path, or None if nothing was validated.
+
+        Pages of earlier runs are removed by GX's index builder (``skip_and_clean_missing``):
+        the folder always shows the latest run that validated something.
+        """
+        if not self._data_docs_dir or not self.runs:
             return None
         self.context.build_data_docs(site_names=["baocao"])
         return os.path.join(self._data_docs_dir, "index.html")

@@ -3,7 +3,9 @@
 Values come from python-calamine (about 20× faster than openpyxl); formulas are found by
 scanning each worksheet's XML for ``<f>`` elements. Before anything is decompressed, the
 zip is checked: size, total uncompressed size (zip bombs), macros, external links,
-encryption and legacy formats are refused with a message in Vietnamese.
+encryption and legacy formats are refused with a message in Vietnamese. A worksheet whose
+cells reach far beyond the form (a stray value in XFD1048576 would make the dense reader
+allocate billions of cells and abort the process) is refused before it is loaded.
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: legacy .xls or encrypted
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
+_WORD_CFB = "WordDocument".encode("utf-16-le")
+_ZIP_LOCAL = b"PK\x03\x04"
+MAX_ROWS = 5000  # forms have a few hundred rows at most
+MAX_COLS = 200
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_REF = re.compile(rb'<row r="([0-9]{1,7})"')
+_ERR = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?t="e"[^>]*>(?:(?!</c>).){0,300}?'
+                  rb'<v>([^<]*)</v>', re.S)
 _CELL_F = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?(?<!/)>(?:(?!</c>).){0,200}?<f[ >/]',
                      re.S)
 _F_TEXT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?(?<!/)><f[^>]*>([^<]*)</f>', re.S)
@@ -28,6 +38,10 @@ _F_TEXT = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?(?<!/)><f[^>]*>([^<]*
 
 class UnreadableWorkbook(ValueError):
     """The file cannot be read as a form; the message is for the sender (Vietnamese)."""
+
+    def __init__(self, message: str, sheet: str = "", cell: str = "") -> None:
+        super().__init__(message)
+        self.sheet, self.cell = sheet, cell
 
 
 def _nfc(text: str) -> str:
@@ -39,7 +53,11 @@ class Workbook:
 
     def __init__(self, data: bytes) -> None:
         self._check_container(data)
-        self._zip = zipfile.ZipFile(BytesIO(data))
+        try:
+            self._zip = zipfile.ZipFile(BytesIO(data))
+        except Exception:  # noqa: BLE001 - a central directory that lies
+            raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
+                                     "đoạn?); hãy gửi lại") from None
         self._check_members()
         from python_calamine import CalamineWorkbook
 
@@ -59,15 +77,27 @@ class Workbook:
         if not data:
             raise UnreadableWorkbook("Tệp rỗng (0 byte). Hãy lưu lại biểu mẫu rồi gửi lại")
         if len(data) > MAX_FILE_BYTES:
-            raise UnreadableWorkbook(f"Tệp quá lớn ({len(data) / 1024 / 1024:.1f} MB); biểu "
-                                     f"mẫu không quá {MAX_FILE_BYTES // 1024 // 1024} MB")
+            size = f"{len(data) / 1024 / 1024:.1f}".replace(".", ",")
+            raise UnreadableWorkbook(f"Tệp quá lớn ({size} MB); biểu mẫu không quá "
+                                     f"{MAX_FILE_BYTES // 1024 // 1024} MB")
         if data.startswith(_CFB):
-            if _ENCRYPTED in data[:1024 * 1024]:
+            if _ENCRYPTED in data:  # the stream names live in the directory, anywhere
                 raise UnreadableWorkbook("Tệp Excel được đặt mật khẩu (mã hóa); hãy bỏ mật "
                                          "khẩu rồi gửi lại")
+            if _WORD_CFB in data:
+                raise UnreadableWorkbook("Tệp là văn bản Word (.doc), không phải là bảng tính "
+                                         "Excel. Hãy nhập số liệu vào biểu mẫu .xlsx do hệ "
+                                         "thống phát hành")
             raise UnreadableWorkbook("Tệp Excel định dạng cũ (.xls) không được chấp nhận; hãy "
                                      "dùng biểu mẫu .xlsx do hệ thống phát hành")
+        if data.startswith(b"%PDF"):
+            raise UnreadableWorkbook("Tệp là tài liệu PDF, không phải là bảng tính Excel. Hãy gửi "
+                                     "biểu mẫu .xlsx đã nhập số liệu (không chuyển sang PDF)")
         if not zipfile.is_zipfile(BytesIO(data)):
+            if data.startswith(_ZIP_LOCAL):
+                raise UnreadableWorkbook("Tệp không phải là bảng tính Excel hợp lệ: tệp bị hỏng "
+                                         "hoặc không đầy đủ (tải lên bị gián đoạn?); hãy lưu "
+                                         "lại biểu mẫu rồi gửi lại")
             raise UnreadableWorkbook("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng biểu "
                                      "mẫu do hệ thống phát hành và lưu ở định dạng .xlsx")
 
@@ -80,6 +110,9 @@ class Workbook:
         if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
             raise UnreadableWorkbook("Tệp có dung lượng giải nén bất thường (trên "
                                      f"{MAX_UNZIPPED_BYTES // 1024 // 1024} MB); không xử lý")
+        if "word/document.xml" in names:
+            raise UnreadableWorkbook("Tệp là văn bản Word (.docx), không phải là bảng tính Excel. "
+                                     "Hãy nhập số liệu vào biểu mẫu .xlsx do hệ thống phát hành")
         if "xl/workbook.xml" not in names:
             raise UnreadableWorkbook("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng biểu "
                                      "mẫu do hệ thống phát hành và lưu ở định dạng .xlsx")
@@ -87,9 +120,8 @@ class Workbook:
                                                for n in names):
             raise UnreadableWorkbook("Tệp có chứa macro (.xlsm) không được chấp nhận; hãy lưu "
                                      "ở định dạng .xlsx (Excel Workbook)")
-        if any(n.startswith("xl/externalLinks/") for n in names):
-            raise UnreadableWorkbook("Tệp có công thức liên kết tới bảng tính khác; hãy nhập số "
-                                     "trực tiếp, không liên kết tệp ngoài")
+        # external links are reported cell by cell by the parser (values are never fetched)
+        self.external_links = any(n.startswith("xl/externalLinks/") for n in names)
         try:
             bad = self._zip.testzip()
         except Exception:  # noqa: BLE001
@@ -118,7 +150,13 @@ class Workbook:
     def values(self, sheet: str) -> dict[str, Any]:
         """Cell address -> value (numbers, text, dates); empty cells are absent."""
         if sheet not in self._values:
-            ws = self._wb.get_sheet_by_name(self._raw_names[sheet])
+            self._check_extent(sheet)
+            try:
+                ws = self._wb.get_sheet_by_name(self._raw_names[sheet])
+            except Exception as exc:  # calamine's own types for broken sheet XML
+                raise UnreadableWorkbook(f"Không đọc được trang tính \"{sheet}\": nội dung bị "
+                                         f"hỏng ({type(exc).__name__}); hãy lưu lại tệp bằng "
+                                         "Excel rồi gửi lại", sheet=sheet) from None
             out: dict[str, Any] = {}
             start = ws.start or (0, 0)
             for r, row in enumerate(ws.to_python(skip_empty_area=False)):
@@ -131,12 +169,34 @@ class Workbook:
             self._values[sheet] = out
         return self._values[sheet]
 
-    def formulas(self, sheet: str) -> dict[str, str]:
-        """Cell address -> formula text (without '=') of every formula cell in ``sheet``."""
+    def _sheet_xml(self, sheet: str) -> bytes:
         path = self._paths.get(sheet)
         if not path or path not in self._zip.namelist():
-            return {}
-        xml = self._zip.read(path)
+            return b""
+        return self._zip.read(path)
+
+    def _check_extent(self, sheet: str) -> None:
+        """Refuse a sheet with cells far outside any form before the dense reader sees it."""
+        xml = self._sheet_xml(sheet)
+        where = next(((m.group(1) + m.group(2)).decode() for m in _CELL_REF.finditer(xml)
+                     if int(m.group(2)) > MAX_ROWS
+                     or column_index_from_string(m.group(1).decode()) > MAX_COLS), None)
+        rows = max([xml.count(b"<row ") + xml.count(b"<row>")]
+                   + [int(m.group(1)) for m in _ROW_REF.finditer(xml)])
+        if where or rows > MAX_ROWS:
+            place = f"ô {where}" if where else f"dòng {rows}"
+            raise UnreadableWorkbook(
+                f"Trang tính \"{sheet}\" có dữ liệu ở {place}, nằm ngoài vùng biểu mẫu; hãy "
+                "xóa dữ liệu thừa ở cuối trang tính rồi gửi lại", sheet=sheet, cell=where or "")
+
+    def errors(self, sheet: str) -> dict[str, str]:
+        """Cell address -> Excel error value (``#DIV/0!``, ``#REF!``...) of error cells."""
+        return {m.group(1).decode(): m.group(2).decode("utf-8", "replace")
+                for m in _ERR.finditer(self._sheet_xml(sheet))}
+
+    def formulas(self, sheet: str) -> dict[str, str]:
+        """Cell address -> formula text (without '=') of every formula cell in ``sheet``."""
+        xml = self._sheet_xml(sheet)
         found = {m.group(1).decode(): _unescape(m.group(2).decode("utf-8", "replace"))
                  for m in _F_TEXT.finditer(xml)}
         for m in _CELL_F.finditer(xml):  # shared formulas and odd layouts: text unknown

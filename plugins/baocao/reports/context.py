@@ -11,10 +11,15 @@ from sqlalchemy import Engine
 
 from baocao.periods import Period
 from baocao.programme import TOTAL, Programme
+from baocao.series import Series, build_series
+from baocao.series import notes as series_notes
 from baocao.vn_numbers import format_vn_money, format_vn_number, format_vn_percent
 from baocao.warehouse import readmodels as rm
 
 N = format_vn_number
+NO_TARGET = "chưa có chỉ tiêu"
+NO_PLAN = "chưa có kế hoạch"
+TOTAL_REFS = ("W_DEP.TOTAL.total",)
 STATUS_TASK = {"done": "Đã hoàn thành", "in_progress": "Đang thực hiện",
                "not_started": "Chưa thực hiện", "": "Chưa báo cáo"}
 
@@ -42,14 +47,47 @@ class ReportData:
     narratives: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    series: dict[tuple[str, ...], Series] = field(default_factory=dict)
+    generated_at: datetime | None = None
 
     def total(self, refs: list[str]) -> float:
         return rm.total_of(self.totals, refs)
 
+    @property
+    def empty(self) -> bool:
+        """No unit has an accepted report for the period."""
+        return not any(s.status in ("on_time", "late") for s in self.statuses)
+
+    def series_for(self, refs: list[str] | tuple[str, ...]) -> Series | None:
+        return self.series.get(tuple(refs))
+
+
+def series_refs(prog: Programme) -> list[tuple[str, ...]]:
+    """Every reference set a report compares across periods (targets, growth, areas)."""
+    out = [tuple(t.refs) for t in prog.targets]
+    if prog.growth:
+        out.append(tuple(prog.growth.refs))
+    out.append(TOTAL_REFS)
+    return list(dict.fromkeys(out))
+
+
+def series_periods(prog: Programme, period: Period) -> list[str]:
+    """The current period, the same period a year earlier and every earlier year."""
+    codes = [f"{y}-Y" for y in range(prog.first_year, period.year)]
+    prev = period.previous_year()
+    if int(prev[:4]) >= prog.first_year:
+        codes.append(prev)
+    return sorted({*codes, period.code})
+
 
 def build_report_data(engine: Engine, prog: Programme, period: Period,
-                      report_date: date | None = None) -> ReportData:
-    """Read everything a report needs for ``period`` from the warehouse."""
+                      report_date: date | None = None,
+                      generated_at: datetime | None = None) -> ReportData:
+    """Read everything a report needs for ``period`` from the warehouse.
+
+    Comparisons with earlier periods go through the series (``baocao.series``): figures of
+    units that no longer exist are attributed to their successors among the period's units.
+    """
     prev_code = period.previous_year()
     previous = rm.provincial_totals(engine, prog, prog.period(prev_code)) \
         if int(prev_code[:4]) >= prog.first_year else {}
@@ -60,7 +98,7 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
 
     statuses = rm.unit_statuses(engine, prog, period)
     warnings = rm.query(engine, "current_warnings", programme=prog.code, period=period.code)
-    gap = lead_local_gap(engine, prog, period)
+    gap = lead_local_gap(engine, prog, period) if prog.find_lead(period.deadline) else None
     if gap:
         warnings = [gap, *warnings]
     received = [s.received_at for s in statuses if s.received_at]
@@ -76,40 +114,148 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
         tasks=rm.query(engine, "current_tasks", programme=prog.code, period=period.code),
         narratives=rm.query(engine, "current_narratives", programme=prog.code,
                             period=period.code),
-        warnings=warnings)
+        warnings=warnings,
+        series={refs: build_series(engine, prog, refs, series_periods(prog, period),
+                                   period.deadline, prog.expected_units(period))
+                for refs in series_refs(prog)},
+        generated_at=generated_at or datetime.now(rm.VN_TZ))
 
 
 def _pct(part: float, whole: float) -> str:
     return format_vn_percent(100 * part / whole) if whole else "-"
 
 
-def target_rows(data: ReportData) -> list[dict[str, str]]:
-    """Biểu 01: each target for the year and the half (indicative), and since the first year."""
+def _series_total(data: ReportData, refs: list[str] | tuple[str, ...],
+                  period: str) -> float | None:
+    """A figure of an earlier period through the series; None when nothing was reported."""
+    series = data.series_for(refs)
+    if series is not None:
+        return series.total(period) if period in series.reported else None
+    totals = data.previous_totals if period == data.period.previous_year() else \
+        data.year_totals_by_year.get(int(period[:4]), {})
+    return rm.total_of(totals, list(refs)) if totals else None
+
+
+def _default_targets(prog: Programme) -> list[tuple[str, tuple[str, ...], dict[int, float]]]:
+    refs = tuple(prog.growth.refs) if prog.growth else TOTAL_REFS
+    return [("Tổng số lao động đi làm việc ở nước ngoài theo hợp đồng", refs, {})]
+
+
+def target_table(data: ReportData) -> list[dict[str, Any]]:
+    """Biểu 01, every row: the period's target (half of the yearly one, indicative, for a
+    half-year), the year's, cumulative since the first year, and growth on a year earlier.
+
+    A row without a target for the year (or a programme without numeric targets) shows
+    'chưa có chỉ tiêu' instead of a number.
+    """
     prog, period = data.prog, data.period
+    half = period.kind == "H"
+    rows = [(t.name, tuple(t.refs), t.per_year) for t in prog.targets] or \
+        _default_targets(prog)
     out = []
-    for t in prog.targets:
-        yearly = t.per_year.get(period.year)
-        if yearly is None:
-            continue
-        target = yearly / 2 if period.kind == "H" else yearly
-        achieved = data.total(t.refs)
-        cum_target = sum(v for y, v in t.per_year.items() if prog.first_year <= y < period.year)
-        cum_achieved = sum(rm.total_of(data.year_totals_by_year.get(y, {}), t.refs)
-                           for y in range(prog.first_year, period.year))
-        prev = rm.total_of(data.previous_totals, t.refs) if data.previous_totals else None
+    for name, refs, per_year in rows:
+        yearly = per_year.get(period.year)
+        target = (yearly / 2 if half else yearly) if yearly is not None else None
+        achieved = data.total(list(refs))
+        years = range(prog.first_year, period.year)
+        earlier = [_series_total(data, refs, f"{y}-Y") for y in years]
+        cumulative = sum(v or 0.0 for v in earlier) + achieved
+        cum_target = None
+        if target is not None and all(y in per_year for y in years):
+            cum_target = sum(per_year[y] for y in years) + target
+        prev = _series_total(data, refs, period.previous_year()) \
+            if int(period.previous_year()[:4]) >= prog.first_year else None
+        mark = "*" if half else ""
         out.append({
-            "name": t.name,
-            "target": N(target) + ("*" if period.kind == "H" else ""),
+            "name": name, "refs": refs, "has_target": target is not None,
+            "target": N(target) + mark if target is not None else NO_TARGET,
             "target_value": target,
+            "yearly": N(yearly) if yearly is not None else NO_TARGET, "yearly_value": yearly,
             "achieved": N(achieved), "achieved_value": achieved,
-            "pct": _pct(achieved, target),
-            "met": "Đạt" if achieved >= target else "Chưa đạt",
-            "cumulative": N(cum_achieved + achieved),
-            "cumulative_target": N(cum_target + (target if period.kind == "Y" else yearly)),
-            "previous": N(prev) if prev is not None else "-",
+            "pct": _pct(achieved, target) if target else "-",
+            "pct_year": _pct(achieved, yearly) if yearly else "-",
+            "met": ("Đạt" if achieved >= target else "Chưa đạt") if target is not None
+            else "-",
+            "cumulative": N(cumulative), "cumulative_value": cumulative,
+            "cumulative_target": N(cum_target) + mark if cum_target is not None
+            else NO_TARGET,
+            "cumulative_target_value": cum_target,
+            "cumulative_pct": _pct(cumulative, cum_target) if cum_target else "-",
+            "missing_years": [y for y, v in zip(years, earlier, strict=True) if v is None],
+            "previous": N(prev) if prev is not None else "-", "previous_value": prev,
             "growth": _pct(achieved - prev, prev) if prev else "-",
+            "growth_value": round(100 * (achieved - prev) / prev, 1) if prev else None,
         })
     return out
+
+
+def target_rows(data: ReportData) -> list[dict[str, Any]]:
+    """The Biểu 01 rows that have a numeric target for the period (for the chart)."""
+    return [r for r in target_table(data) if r["has_target"]]
+
+
+def growth_text(data: ReportData) -> str:
+    """The growth target (if any) and the growth on the same period a year earlier."""
+    prog, period = data.prog, data.period
+    refs = tuple(prog.growth.refs) if prog.growth else TOTAL_REFS
+    now = data.total(list(refs))
+    prev = _series_total(data, refs, period.previous_year()) \
+        if int(period.previous_year()[:4]) >= prog.first_year else None
+    head = (f"Mục tiêu: số lao động đi làm việc ở nước ngoài tăng "
+            f"{N(prog.growth.min_pct)}–{N(prog.growth.max_pct)}% mỗi năm. ") \
+        if prog.growth else "Chương trình chưa giao chỉ tiêu tăng trưởng bằng số. "
+    if not prev:
+        return head + "Chưa có số liệu cùng kỳ năm trước để so sánh."
+    pct = 100 * (now - prev) / prev
+    text = (f"{period.title.capitalize()} đạt {N(now)} lao động, "
+            f"{'tăng' if pct >= 0 else 'giảm'} {format_vn_percent(abs(pct))} so với cùng kỳ "
+            f"năm trước ({N(prev)} lao động)")
+    if prog.growth:
+        met = "đạt" if pct >= prog.growth.min_pct else "chưa đạt"
+        text += f", {met} mục tiêu tăng trưởng"
+        if period.kind == "H":
+            text += " (so sánh 6 tháng, chỉ có tính chất tham khảo)"
+    return head + text + "."
+
+
+def area_rows(data: ReportData) -> list[dict[str, str]]:
+    """Total departures by current unit or group of successors, now and a year earlier."""
+    series = data.series_for(TOTAL_REFS)
+    prev = data.period.previous_year()
+    if series is None or prev not in series.reported:
+        return []
+    out = []
+    for r in series.rows():
+        before, now = r.get(prev, 0.0), r.get(data.period.code, 0.0)
+        out.append({"name": r["label"], "previous": N(before), "current": N(now),
+                    "previous_value": before, "current_value": now,
+                    "growth": _pct(now - before, before) if before else "-",
+                    "former": ", ".join(u.name for u in r["group"].former)})
+    return out
+
+
+def report_series_notes(data: ReportData) -> list[str]:
+    """The mappings of former units onto the period's units that carried figures."""
+    return series_notes(data.prog, list(data.series.values()))
+
+
+def empty_text(data: ReportData) -> str:
+    """The plain statement of a period without any accepted report ('' otherwise)."""
+    if not data.empty:
+        return ""
+    when = data.generated_at or datetime.now(rm.VN_TZ)
+    files = sum(s.files for s in data.statuses)
+    text = (f"Đến thời điểm {when.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y} chưa có đơn vị "
+            f"nào gửi báo cáo {data.period.title}")
+    if files:
+        text += (f" hợp lệ (đã nhận {files} tệp nhưng đều bị từ chối hoặc trả lại để "
+                 "chỉnh sửa)")
+    if not data.statuses:
+        return text + (": chương trình không có đơn vị nào phải báo cáo kỳ này (các đơn vị "
+                       "đã kết thúc hoạt động hoặc chưa được giao nhiệm vụ báo cáo).")
+    return text + (f"; cả {len(data.statuses)} đơn vị phải báo cáo đều chưa báo cáo, vì vậy "
+                   "báo cáo này chưa có số liệu tổng hợp. Danh sách đơn vị chưa báo cáo: "
+                   + (", ".join(s.unit.name for s in data.statuses) or "không có") + ".")
 
 
 def worker_rows(data: ReportData) -> list[dict[str, str]]:
@@ -127,20 +273,49 @@ def worker_rows(data: ReportData) -> list[dict[str, str]]:
     return rows
 
 
-def fund_rows(data: ReportData) -> list[dict[str, str]]:
+KNOWN_SOURCES = {"NHCSXH": "Chi nhánh Ngân hàng Chính sách xã hội tỉnh"}
+
+
+def funds_source_note(data: ReportData) -> str:
+    """Why the funds table has no figures ('' when its primary source reported)."""
+    prog = data.prog
+    ind = prog.indicator("F_FUNDS")
+    if ind.primary != "units":
+        return ""
+    names = []
+    for code in ind.primary_units:
+        found = prog.units_by_code(code)
+        names.append(found[-1].name if found else KNOWN_SOURCES.get(code, code))
+    who = ", ".join(names) or "đơn vị cung cấp số liệu chính về nguồn vốn"
+    expected = {s.unit.code: s for s in data.statuses}
+    primary = [expected[c] for c in ind.primary_units if c in expected]
+    if not primary:
+        return (f"{who} không có trong danh sách đơn vị phải báo cáo {data.period.title} của "
+                "chương trình nên chưa có số liệu tổng hợp về nguồn vốn; số liệu do các đơn "
+                "vị tự báo cáo xem tại phụ lục tổng hợp theo đơn vị.")
+    if not any(s.status in ("on_time", "late") for s in primary):
+        return f"{who} chưa gửi báo cáo {data.period.title} nên chưa có số liệu về nguồn vốn."
+    return ""
+
+
+def fund_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Biểu 02: each source's plan and figures; '-' for figures when the source is missing."""
     prog = data.prog
     plan = {p.source: p.amount for p in prog.budget.parts} if prog.budget else {}
+    available = not funds_source_note(data)
     rows = []
     for member in [*prog.dimension("source").members, None]:
         code = member.code if member else TOTAL
-        vals = {m: data.totals.get(("F_FUNDS", code, m), 0.0)
+        vals = {m: data.totals.get(("F_FUNDS", code, m), 0.0) if available else None
                 for m in prog.dimension("fund_measure").codes}
         budget = plan.get(code) if member else (prog.budget.total if prog.budget else None)
         rows.append({"name": member.name if member else "Tổng cộng", "bold": member is None,
-                     "budget": format_vn_money(budget) if budget is not None else "-",
-                     **{k: N(v) if k == "beneficiaries" else format_vn_money(v)
-                        for k, v in vals.items()},
-                     "pct": _pct(vals["cumulative"], budget) if budget else "-"})
+                     "code": code, "budget_value": budget, "values": vals,
+                     "budget": format_vn_money(budget) if budget is not None else NO_PLAN,
+                     **{k: (N(v) if k == "beneficiaries" else format_vn_money(v))
+                        if v is not None else "-" for k, v in vals.items()},
+                     "pct": _pct(vals["cumulative"], budget)
+                     if budget and vals["cumulative"] is not None else "-"})
     return rows
 
 
@@ -179,6 +354,8 @@ def context(data: ReportData) -> dict[str, Any]:
                  "version": str(s.version) if s.version else "-"}
                 for i, s in enumerate(data.statuses, 1)]
     lead_total = _lead_total(data)
+    targets = target_table(data)
+    as_of = data.data_as_of or data.generated_at or datetime.now(rm.VN_TZ)
     w_total = data.totals.get(("W_DEP", TOTAL, "total"), 0.0)
     symbol = prog.issuer.symbol
     return {
@@ -193,8 +370,7 @@ def context(data: ReportData) -> dict[str, Any]:
         "subject": f"{prog.title} {period.title}",
         "period_title": period.title,
         "cutoff": f"từ ngày {period.cutoff_start:%d/%m/%Y} đến ngày {period.cutoff_end:%d/%m/%Y}",
-        "data_as_of": f"{data.data_as_of.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}"
-        if data.data_as_of else "chưa có số liệu",
+        "data_as_of": f"{as_of.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}",
         "w_total": N(w_total),
         "w_women": N(data.totals.get(("W_DEP", TOTAL, "women"), 0)),
         "w_ethnic": N(data.totals.get(("W_DEP", TOTAL, "ethnic"), 0)),
@@ -203,11 +379,20 @@ def context(data: ReportData) -> dict[str, Any]:
         if lead_total else "-",
         "worker_rows": worker_rows(data),
         "worker_other": scalar_rows(data, "workers"),
-        "targets": target_rows(data),
+        "targets": targets,
         "has_targets": bool(prog.targets),
-        "growth_text": (f"Mục tiêu tăng {N(prog.growth.min_pct)}–{N(prog.growth.max_pct)}% "
-                        "mỗi năm") if prog.growth else "",
+        "targets_intro": "Kết quả thực hiện so với mục tiêu của Kế hoạch (Biểu số 01)."
+        if prog.targets else "Kết quả thực hiện (chương trình chưa giao chỉ tiêu bằng số).",
+        "growth_text": growth_text(data),
+        "first_year": str(prog.first_year),
+        "cumulative_note": _cumulative_note(targets, prog.first_year),
+        "area_rows": area_rows(data),
+        "series_notes": report_series_notes(data),
+        "empty": data.empty,
+        "empty_text": empty_text(data),
         "fund_rows": fund_rows(data),
+        "funds_note": funds_source_note(data)
+        or ("" if prog.budget else "Chương trình chưa có kế hoạch vốn bằng số."),
         "has_budget": prog.budget is not None,
         "budget_total": N(prog.budget.total / 1000, 3) if prog.budget else "",
         "budget_years": prog.budget.years if prog.budget else "",
@@ -220,8 +405,9 @@ def context(data: ReportData) -> dict[str, Any]:
         "difficulties": attributed(narr.get("difficulties", []), ("text",)),
         "recommendations": attributed(narr.get("recommendations", []), ("text",)),
         "next_plan": attributed(narr.get("next_plan", []), ("text",)),
-        "target_note": "* Mục tiêu 6 tháng bằng 1/2 mục tiêu năm, chỉ có tính chất tham khảo."
-        if period.kind == "H" and prog.targets else "",
+        "target_note": "* Mục tiêu 6 tháng (và phần của năm nay trong mục tiêu lũy kế) bằng "
+        "1/2 mục tiêu năm, chỉ có tính chất tham khảo."
+        if period.kind == "H" and any(t["has_target"] for t in targets) else "",
         "statuses": statuses,
         "expected": str(comp["expected"]), "received": str(comp["received"]),
         "on_time": str(comp["on_time"]), "late": str(comp["late"]),
@@ -252,8 +438,19 @@ def attributed(items: list[dict[str, str]], keys: tuple[str, ...]) -> list[dict[
             for key, units in merged.items()]
 
 
+def _cumulative_note(targets: list[dict[str, Any]], first_year: int) -> str:
+    missing = sorted({y for t in targets for y in t["missing_years"]})
+    if not missing:
+        return ""
+    return (f"Số liệu lũy kế từ năm {first_year} chưa gồm năm "
+            f"{', '.join(str(y) for y in missing)} (chưa có báo cáo năm trong hệ thống).")
+
+
 def _lead_total(data: ReportData) -> float | None:
-    lead = data.prog.lead_unit(data.period.deadline).code
+    unit = data.prog.find_lead(data.period.deadline)
+    if unit is None:
+        return None
+    lead = unit.code
     vals = [r["value"] for r in data.by_unit if r["unit_code"] == lead
             and r["indicator"] == "W_DEP" and r["row_key"] == TOTAL and r["col_key"] == "total"]
     return vals[0] if vals else None

@@ -29,8 +29,9 @@ def template_path() -> Path:
     return Path(settings().templates_dir) / TEMPLATE
 
 
-def render_docx(data: ReportData) -> bytes:
-    """The report as .docx bytes; all unit text is escaped (autoescape), never interpreted."""
+def render_docx(data: ReportData, draft: bool = False) -> bytes:
+    """The report as .docx bytes; all unit text is escaped (autoescape), never interpreted.
+    A draft carries a red line on top saying it is not the official report."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage, Listing
 
@@ -40,6 +41,24 @@ def render_docx(data: ReportData) -> bytes:
         ctx[key] = Listing(ctx[key])
     ctx["chart"] = InlineImage(tpl, BytesIO(departures_chart(data)), width=Mm(160))
     tpl.render(ctx, autoescape=True)
+    if draft:
+        _draft_banner(tpl.docx, ctx["data_as_of"])
     buf = BytesIO()
     tpl.save(buf)
     return buf.getvalue()
+
+
+def _draft_banner(doc, data_as_of: str) -> None:
+    """A first paragraph 'BẢN DỰ THẢO …' (red, bold, centred) above the header table."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt, RGBColor
+
+    para = doc.add_paragraph()
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = para.add_run(unicodedata.normalize(
+        "NFC", f"BẢN DỰ THẢO — số liệu đến {data_as_of}, chưa phải báo cáo chính thức"))
+    run.bold = True
+    run.font.size = Pt(12)
+    run.font.name = "Times New Roman"
+    run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+    doc.element.body.insert(0, para._p)

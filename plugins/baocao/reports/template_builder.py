@@ -161,6 +161,9 @@ def build(path: Path) -> None:
                "đúng hạn {{ timeliness }}).", indent=True)
 
     _para(doc, "I. KẾT QUẢ THỰC HIỆN", bold=True)
+    _para(doc, "{%p if empty %}", after=0)
+    _para(doc, "{{ empty_text }}", bold=True, indent=True)
+    _para(doc, "{%p else %}", after=0)
     _para(doc, "1. Kết quả đưa người lao động đi làm việc ở nước ngoài", bold=True)
     _para(doc, "Trong {{ period_title }}, toàn tỉnh có {{ w_total }} lao động đi làm việc ở "
                "nước ngoài theo hợp đồng (tổng hợp từ báo cáo của các địa phương), trong đó "
@@ -171,16 +174,29 @@ def build(path: Path) -> None:
                       "Cận nghèo"],
                 ["r.name", "r.total", "r.women", "r.ethnic", "r.demob", "r.poor",
                  "r.near_poor"], "worker_rows", [5.1, 2, 1.8, 1.8, 1.9, 1.9, 2])
-    _para(doc, "{%p if has_targets %}", after=0)
-    _para(doc, "Kết quả so với mục tiêu của Kế hoạch (Biểu số 01). {{ growth_text }}.",
-          indent=True, before=6)
-    _loop_table(doc, ["Chỉ tiêu", "Mục tiêu", "Thực hiện", "Tỷ lệ", "Đánh giá",
+    _para(doc, "{{ targets_intro }} {{ growth_text }}", indent=True, before=6)
+    _loop_table(doc, ["Chỉ tiêu", "Mục tiêu kỳ báo cáo", "Thực hiện", "Tỷ lệ", "Đánh giá",
                       "Cùng kỳ năm trước", "Tăng/giảm"],
                 ["r.name", "r.target", "r.achieved", "r.pct", "r.met", "r.previous",
                  "r.growth"], "targets", [5.3, 2, 2, 1.7, 1.7, 2.1, 1.7])
+    _para(doc, "Kết quả cả năm và lũy kế từ năm {{ first_year }}:", indent=True, before=6)
+    _loop_table(doc, ["Chỉ tiêu", "Mục tiêu năm", "Tỷ lệ so với mục tiêu năm",
+                      "Lũy kế từ năm {{ first_year }}", "Mục tiêu lũy kế", "Tỷ lệ lũy kế"],
+                ["r.name", "r.yearly", "r.pct_year", "r.cumulative", "r.cumulative_target",
+                 "r.cumulative_pct"], "targets", [5.3, 2.2, 2.2, 2.3, 2.3, 2.2])
     _para(doc, "{{ target_note }}", size=12, italic=True, before=3)
+    _para(doc, "{{ cumulative_note }}", size=12, italic=True, before=0)
     _para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, before=6)
+    _para(doc, "{%p if area_rows %}", after=0)
+    _para(doc, "So sánh với cùng kỳ năm trước theo địa bàn (đơn vị hiện nay):", indent=True,
+          before=6)
+    _loop_table(doc, ["Đơn vị, địa bàn", "Cùng kỳ năm trước", "Kỳ này", "Tăng/giảm"],
+                ["r.name", "r.previous", "r.current", "r.growth"], "area_rows",
+                [9.5, 2.5, 2.5, 2])
     _para(doc, "{%p endif %}", after=0)
+    _para(doc, "{%p for n in series_notes %}", after=0)
+    _para(doc, "Ghi chú: {{ n }}", italic=True, indent=True, size=12)
+    _para(doc, "{%p endfor %}", after=0)
     _para(doc, "Các chỉ tiêu khác:", indent=True, before=6)
     _loop_table(doc, ["Chỉ tiêu", "Kỳ này", "Cùng kỳ năm trước"],
                 ["r.name", "r.value", "r.previous"], "worker_other", [10.5, 3, 3])
@@ -196,6 +212,9 @@ def build(path: Path) -> None:
                 ["r.name", "r.budget", "r.disbursed", "r.cumulative", "r.pct",
                  "r.beneficiaries", "r.outstanding", "r.overdue"], "fund_rows",
                 [3.7, 2.1, 1.9, 2.1, 1.5, 1.5, 2, 1.7], size=10)
+    _para(doc, "{%p if funds_note %}", after=0)
+    _para(doc, "{{ funds_note }}", italic=True, indent=True, size=12, before=3)
+    _para(doc, "{%p endif %}", after=0)
 
     _para(doc, "3. Tuyên truyền, tư vấn, đào tạo", bold=True, before=6)
     _loop_table(doc, ["Chỉ tiêu", "Kỳ này", "Cùng kỳ năm trước"],
@@ -224,8 +243,10 @@ def build(path: Path) -> None:
     _para(doc, "{%p for r in next_plan %}", after=0)
     _para(doc, "- {{ r.units }}: {{ r.text }}", indent=True)
     _para(doc, "{%p endfor %}", after=0)
+    _para(doc, "{%p endif %}", after=0)
 
-    _para(doc, "V. TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ", bold=True, before=6)
+    _para(doc, "{% if empty %}II{% else %}V{% endif %}. TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ "
+               "QUAN, ĐƠN VỊ", bold=True, before=6)
     _para(doc, "Số đơn vị phải báo cáo: {{ expected }}; đúng hạn: {{ on_time }}; muộn: "
                "{{ late }}; chưa báo cáo hoặc báo cáo chưa hợp lệ: {{ missing }}. Đơn vị gửi "
                "muộn: {{ late_units }}. Đơn vị chưa báo cáo: {{ missing_units }}.", indent=True)

@@ -12,7 +12,16 @@ from openpyxl.utils import get_column_letter
 
 from baocao.forms import SHEET_TITLES
 from baocao.programme import TOTAL
-from baocao.reports.context import ReportData, fund_rows, target_rows
+from baocao.reports.context import (
+    ReportData,
+    area_rows,
+    empty_text,
+    fund_rows,
+    funds_source_note,
+    growth_text,
+    report_series_notes,
+    target_table,
+)
 from baocao.warehouse.readmodels import STATUS_LABELS, completeness
 
 _THIN = Side(style="thin")
@@ -44,10 +53,12 @@ def put(ws, row: int, col: int, value: Any, *, bold: bool = False, fmt: str | No
 
 
 def _sheet(wb: Workbook, name: str, title: str, subtitle: str, headers: list[str],
-           widths: list[int]):
+           widths: list[int], notice: str = ""):
     ws = wb.create_sheet(name)
     ws.cell(1, 1, title).font = Font(bold=True, size=13)
     ws.cell(2, 1, subtitle).font = Font(italic=True)
+    if notice:  # a period without reports says so on every sheet
+        ws.cell(3, 1, notice).font = Font(bold=True, color="C00000")
     for i, h in enumerate(headers, 1):
         put(ws, 4, i, h, head=True)
     for i, w in enumerate(widths, 1):
@@ -68,41 +79,17 @@ def render_xlsx(data: ReportData) -> bytes:
     wb.remove(wb.active)
     sub = f"{prog.province} — {period.title} (số liệu {period.cutoff_start:%d/%m/%Y} – " \
           f"{period.cutoff_end:%d/%m/%Y})"
-    if prog.targets:
-        ws = _sheet(wb, "Biểu 01", "BIỂU SỐ 01. KẾT QUẢ THỰC HIỆN MỤC TIÊU", sub,
-                    ["Chỉ tiêu", "Mục tiêu", "Thực hiện", "Tỷ lệ", "Đánh giá",
-                     "Lũy kế từ đầu giai đoạn", "Mục tiêu lũy kế", "Cùng kỳ năm trước",
-                     "Tăng/giảm"], [50, 14, 14, 10, 12, 16, 16, 16, 12])
-        for r, t in enumerate(target_rows(data), 5):
-            target = t["target_value"]
-            for c, v in enumerate([t["name"], target, t["achieved_value"], t["pct"], t["met"],
-                                   t["cumulative"], t["cumulative_target"], t["previous"],
-                                   t["growth"]], 1):
-                put(ws, r, c, v, fmt=COUNT_FMT if isinstance(v, float | int) else None,
-                    wrap=c == 1)
-        if period.kind == "H":
-            ws.cell(ws.max_row + 2, 1, "Mục tiêu 6 tháng là 1/2 mục tiêu năm, chỉ để tham "
-                                       "khảo.").font = Font(italic=True)
-    ws = _sheet(wb, "Biểu 02", "BIỂU SỐ 02. NGUỒN VỐN SO VỚI KẾ HOẠCH (triệu đồng)", sub,
-                ["Nguồn vốn", "Kế hoạch giai đoạn", "Giải ngân trong kỳ", "Lũy kế giải ngân",
-                 "Tỷ lệ so với kế hoạch", "Số người được vay/hỗ trợ", "Dư nợ", "Nợ quá hạn"],
-                [45, 16, 16, 16, 12, 14, 16, 14])
-    plan = {p.source: p.amount for p in prog.budget.parts} if prog.budget else {}
-    for r, (row, member) in enumerate(zip(fund_rows(data),
-                                          [*prog.dimension("source").codes, TOTAL],
-                                          strict=True), 5):
-        budget = plan.get(member) if member != TOTAL else (prog.budget.total if prog.budget
-                                                           else None)
-        vals = [data.totals.get(("F_FUNDS", member, m), 0.0)
-                for m in ("disbursed", "cumulative", "beneficiaries", "outstanding", "overdue")]
-        cells = [row["name"], budget, vals[0], vals[1], row["pct"], vals[2], vals[3], vals[4]]
-        for c, v in enumerate(cells, 1):
-            put(ws, r, c, v, bold=member == TOTAL,
-                fmt=(COUNT_FMT if c == 6 else MONEY_FMT) if isinstance(v, float | int) else None)
+    notice = empty_text(data)
+    if notice:
+        _status_sheet(wb, data, sub, notice)
+    _targets_sheet(wb, data, sub, notice)
+    _funds_sheet(wb, data, sub, notice)
+    _comparison_sheet(wb, data, sub, notice)
     for sheet in ("workers", "funds", "communication", "enforcement"):
-        _by_unit_sheet(wb, data, sheet, sub)
-    _status_sheet(wb, data, sub)
-    _warnings_sheet(wb, data, sub)
+        _by_unit_sheet(wb, data, sheet, sub, notice)
+    if not notice:
+        _status_sheet(wb, data, sub)
+    _warnings_sheet(wb, data, sub, notice)
     wb.properties.title = f"Phụ lục báo cáo {period.title}"
     wb.properties.creator = "baocao"
     buf = BytesIO()
@@ -110,7 +97,84 @@ def render_xlsx(data: ReportData) -> bytes:
     return buf.getvalue()
 
 
-def _by_unit_sheet(wb: Workbook, data: ReportData, sheet: str, sub: str) -> None:
+def _note_rows(ws, lines: list[str]) -> None:
+    """Italic notes under a table, one per row."""
+    r = ws.max_row + 2
+    for line in lines:
+        if line:
+            ws.cell(r, 1, line).font = Font(italic=True)
+            r += 1
+
+
+def _targets_sheet(wb: Workbook, data: ReportData, sub: str, notice: str) -> None:
+    """Biểu 01: period, year and cumulative targets against achieved; growth on a year ago."""
+    prog, period = data.prog, data.period
+    half = period.kind == "H"
+    ws = _sheet(wb, "Biểu 01", "BIỂU SỐ 01. KẾT QUẢ THỰC HIỆN MỤC TIÊU", sub,
+                ["Chỉ tiêu", "Mục tiêu kỳ báo cáo" + (" (1/2 mục tiêu năm, tham khảo)"
+                                                       if half else ""),
+                 "Thực hiện", "Tỷ lệ", "Đánh giá", "Mục tiêu năm", "Tỷ lệ so với mục tiêu năm",
+                 f"Lũy kế từ năm {prog.first_year}", "Mục tiêu lũy kế", "Tỷ lệ lũy kế",
+                 "Cùng kỳ năm trước", "Tăng/giảm"],
+                [50, 16, 14, 10, 12, 14, 12, 16, 16, 10, 16, 12], notice)
+    for r, t in enumerate(target_table(data), 5):
+        cells = [t["name"], t["target_value"] if t["has_target"] else t["target"],
+                 t["achieved_value"], t["pct"], t["met"],
+                 t["yearly_value"] if t["yearly_value"] is not None else t["yearly"],
+                 t["pct_year"], t["cumulative_value"],
+                 t["cumulative_target_value"] if t["cumulative_target_value"] is not None
+                 else t["cumulative_target"], t["cumulative_pct"],
+                 t["previous_value"] if t["previous_value"] is not None else t["previous"],
+                 t["growth"]]
+        for c, v in enumerate(cells, 1):
+            put(ws, r, c, v, fmt=COUNT_FMT if isinstance(v, float | int) else None,
+                wrap=c == 1)
+    _note_rows(ws, [growth_text(data),
+                    "Mục tiêu 6 tháng (và phần của năm nay trong mục tiêu lũy kế) bằng 1/2 "
+                    "mục tiêu năm, chỉ để tham khảo." if half and prog.targets else "",
+                    *report_series_notes(data)])
+
+
+def _funds_sheet(wb: Workbook, data: ReportData, sub: str, notice: str) -> None:
+    """Biểu 02: funds against the programme's plan ('chưa có kế hoạch' without one)."""
+    ws = _sheet(wb, "Biểu 02", "BIỂU SỐ 02. NGUỒN VỐN SO VỚI KẾ HOẠCH (triệu đồng)", sub,
+                ["Nguồn vốn", "Kế hoạch giai đoạn", "Giải ngân trong kỳ", "Lũy kế giải ngân",
+                 "Tỷ lệ so với kế hoạch", "Số người được vay/hỗ trợ", "Dư nợ", "Nợ quá hạn"],
+                [45, 16, 16, 16, 12, 14, 16, 14], notice)
+    for r, row in enumerate(fund_rows(data), 5):
+        vals = row["values"]
+        cells = [row["name"], row["budget_value"] if row["budget_value"] is not None
+                 else row["budget"], vals["disbursed"], vals["cumulative"], row["pct"],
+                 vals["beneficiaries"], vals["outstanding"], vals["overdue"]]
+        for c, v in enumerate(cells, 1):
+            put(ws, r, c, "-" if v is None else v, bold=row["code"] == TOTAL,
+                fmt=(COUNT_FMT if c == 6 else MONEY_FMT) if isinstance(v, float | int) else None)
+    _note_rows(ws, [funds_source_note(data)])
+
+
+def _comparison_sheet(wb: Workbook, data: ReportData, sub: str, notice: str) -> None:
+    """Departures by current unit (or group of successors) against a year earlier."""
+    ws = _sheet(wb, "So sánh cùng kỳ", "SỐ LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI SO VỚI CÙNG KỲ "
+                "NĂM TRƯỚC THEO ĐỊA BÀN", sub,
+                ["Đơn vị, địa bàn (hiện nay)", "Cùng kỳ năm trước", "Kỳ này", "Tăng/giảm",
+                 "Số liệu cũ cộng dồn từ"], [55, 16, 14, 12, 60], notice)
+    rows = area_rows(data)
+    for r, a in enumerate(rows, 5):
+        for c, v in enumerate([a["name"], a["previous_value"], a["current_value"],
+                               a["growth"], a["former"]], 1):
+            put(ws, r, c, v, fmt=COUNT_FMT if isinstance(v, float | int) else None,
+                wrap=c in (1, 5))
+    if rows:
+        r = 5 + len(rows)
+        put(ws, r, 1, "Tổng cộng", bold=True)
+        for c, key in ((2, "previous_value"), (3, "current_value")):
+            put(ws, r, c, round(sum(a[key] for a in rows), 3), bold=True, fmt=COUNT_FMT)
+    _note_rows(ws, report_series_notes(data) if rows
+               else ["Chưa có số liệu cùng kỳ năm trước để so sánh."])
+
+
+def _by_unit_sheet(wb: Workbook, data: ReportData, sheet: str, sub: str,
+                   notice: str = "") -> None:
     prog = data.prog
     columns: list[tuple[str, str, str, str, str]] = []  # key parts + header + kind
     for ind in prog.sheet_indicators(sheet):
@@ -130,7 +194,8 @@ def _by_unit_sheet(wb: Workbook, data: ReportData, sheet: str, sub: str) -> None
              if sheet in prog.unit_sheets(u) and u.code in values]
     title = SHEET_TITLES[sheet][1] + " — TỔNG HỢP THEO ĐƠN VỊ"
     ws = _sheet(wb, SHEET_TITLES[sheet][0][:31], title, sub,
-                ["Cơ quan, đơn vị", *[c[3] for c in columns]], [40] + [14] * len(columns))
+                ["Cơ quan, đơn vị", *[c[3] for c in columns]], [40] + [14] * len(columns),
+                notice)
     ws.row_dimensions[4].height = 90
     for r, unit in enumerate(units, 5):
         put(ws, r, 1, unit.name, wrap=True)
@@ -144,11 +209,11 @@ def _by_unit_sheet(wb: Workbook, data: ReportData, sheet: str, sub: str) -> None
         put(ws, r, c, total, bold=True, fmt=MONEY_FMT if kind == "money" else COUNT_FMT)
 
 
-def _status_sheet(wb: Workbook, data: ReportData, sub: str) -> None:
+def _status_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") -> None:
     ws = _sheet(wb, "Tình hình gửi báo cáo", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC ĐƠN VỊ",
                 sub + f" — hạn gửi {data.period.deadline:%d/%m/%Y}",
                 ["STT", "Cơ quan, đơn vị", "Mã", "Tình trạng", "Thời điểm nhận", "Lần gửi",
-                 "Số tệp đã gửi"], [6, 45, 14, 24, 20, 10, 12])
+                 "Số tệp đã gửi"], [6, 45, 14, 24, 20, 10, 12], notice)
     for r, s in enumerate(data.statuses, 5):
         for c, v in enumerate([r - 4, s.unit.name, s.unit.code, STATUS_LABELS[s.status],
                                f"{s.received_at:%d/%m/%Y %H:%M}" if s.received_at else "",
@@ -165,11 +230,11 @@ def _status_sheet(wb: Workbook, data: ReportData, sub: str) -> None:
         r += 1
 
 
-def _warnings_sheet(wb: Workbook, data: ReportData, sub: str) -> None:
+def _warnings_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") -> None:
     names = {u.code: u.name for u in data.prog.units}
     ws = _sheet(wb, "Lưu ý", "SỐ LIỆU CẦN LƯU Ý (CẢNH BÁO)", sub,
                 ["STT", "Cơ quan, đơn vị", "Quy tắc", "Trang tính", "Ô", "Giá trị", "Nội dung"],
-                [6, 40, 22, 20, 8, 12, 70])
+                [6, 40, 22, 20, 8, 12, 70], notice)
     for r, w in enumerate(data.warnings, 5):
         for c, v in enumerate([r - 4, names.get(w["unit_code"], w["unit_code"]), w["rule"],
                                w["sheet"], w["cell"], w["value"], w["message"]], 1):

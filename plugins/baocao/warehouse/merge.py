@@ -181,17 +181,24 @@ def _refresh_slot(engine: Engine, conn, programme: str, period: str, unit: str,
     return version, current_id == sub_id
 
 
-def return_submission(engine: Engine, submission_id: int, reason: str):
+def return_submission(engine: Engine, submission_id: int, reason: str,
+                      programme: str | None = None):
     """Return an accepted current submission for correction; it stops counting."""
     with engine.begin() as conn:
         sub = conn.execute(select(Submission.__table__)
                            .where(Submission.id == submission_id)).first()
         if sub is None:
-            raise LookupError(f"submission {submission_id} does not exist")
+            raise LookupError(f"không có báo cáo số {submission_id}")
+        if programme and sub.programme != programme:
+            raise LookupError(f"báo cáo số {submission_id} thuộc chương trình {sub.programme},"
+                              f" không thuộc {programme}")
         if sub.status != "accepted":
-            raise ValueError(f"submission {submission_id} is {sub.status}, not accepted")
+            state = {"rejected": "đã bị từ chối", "returned": "đã bị trả lại trước đó"}
+            raise ValueError(f"báo cáo số {submission_id} {state.get(sub.status, sub.status)}"
+                             ", chỉ trả lại được báo cáo đã tiếp nhận")
         if not sub.is_current:
-            raise ValueError(f"submission {submission_id} is superseded by a newer version")
+            raise ValueError(f"báo cáo số {submission_id} đã được thay bằng phiên bản mới hơn "
+                             "của đơn vị, không trả lại được")
         conn.execute(update(Submission).where(Submission.id == submission_id)
                      .values(status="returned", return_reason=reason))
         _refresh_slot(engine, conn, sub.programme, sub.period, sub.unit_code)

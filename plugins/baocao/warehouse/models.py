@@ -156,3 +156,37 @@ class IntakeClaim(Base):
     claimed_by: Mapped[str] = mapped_column(String(200))
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportOutput(Base):
+    """One rendered report kept in the outbox: drafts and finals, versioned by content."""
+
+    __tablename__ = "report_outputs"
+    __table_args__ = (UniqueConstraint("programme", "period", "kind", "version",
+                                       name="uq_report_outputs_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    programme: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(10))  # draft | final
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    paths: Mapped[dict[str, str]] = mapped_column(JSON)
+    data_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """An e-mail that was sent: written only after the SMTP server accepted it, so a
+    (programme, period, step, key) is never mailed twice and a failed send is retried."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("programme", "period", "step", "key",
+                                       name="uq_notifications_step"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    programme: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(32))  # remind-7 | remind-2 | overdue | report | …
+    key: Mapped[str] = mapped_column(String(200))  # unit code, submission id or report digest
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(String(500))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from baocao.periods import Period
 from baocao.programme import Indicator, Programme, Unit
@@ -27,10 +27,17 @@ def _sql(name: str) -> str:
 
 
 def query(engine: Engine, name: str, **params: Any) -> list[dict[str, Any]]:
-    """Run ``include/sql/<name>.sql`` with bound parameters; rows as dicts."""
+    """Run ``include/sql/<name>.sql`` with bound parameters; rows as dicts.
+
+    A list or tuple parameter is bound as an expanding ``IN :name`` list.
+    """
     params.setdefault("true", True)
+    stmt = text(_sql(name))
+    lists = [k for k, v in params.items() if isinstance(v, list | tuple)]
+    if lists:
+        stmt = stmt.bindparams(*(bindparam(k, expanding=True) for k in lists))
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(text(_sql(name)), params)]
+        return [dict(r._mapping) for r in conn.execute(stmt, params)]
 
 
 def is_primary(prog: Programme, ind: Indicator, unit_code: str, unit_kind: str,
@@ -47,7 +54,8 @@ def is_primary(prog: Programme, ind: Indicator, unit_code: str, unit_kind: str,
 
 def provincial_totals(engine: Engine, prog: Programme, period: Period) -> dict[Key, float]:
     """Provincial totals by (indicator, row member, column member), primary sources only."""
-    lead = prog.lead_unit(period.deadline).code
+    lead_unit = prog.find_lead(period.deadline)
+    lead = lead_unit.code if lead_unit else ""
     totals: dict[Key, float] = defaultdict(float)
     for r in query(engine, "current_values", programme=prog.code, period=period.code):
         ind = prog.indicator(r["indicator"])
@@ -139,3 +147,20 @@ def completeness(statuses: list[UnitStatus]) -> dict[str, float | int]:
             "missing": expected - received,
             "completeness": round(100 * received / expected, 1) if expected else 0.0,
             "timeliness": round(100 * on_time / expected, 1) if expected else 0.0}
+
+
+def latest_submissions(engine: Engine, prog: Programme,
+                       period: Period) -> dict[str, dict[str, Any]]:
+    """Each unit's most recently received file for the period (any outcome), by unit code."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in query(engine, "submission_status", programme=prog.code, period=period.code):
+        latest.setdefault(r["unit_code"], {**r, "received_at": _aware(r["received_at"])})
+    return latest
+
+
+def receipt_of(engine: Engine, submission_id: int) -> str | None:
+    """The bucket path of one submission's receipt (None if unknown or never written)."""
+    with engine.connect() as conn:
+        path = conn.execute(text("SELECT receipt_path FROM submissions WHERE id = :id"),
+                            {"id": submission_id}).scalar()
+    return path or None
