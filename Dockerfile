@@ -7,6 +7,10 @@ ENV BAOCAO_HOME=/opt/baocao \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+USER root
+RUN install -d -o airflow -g 0 -m 775 /opt/baocao
+USER airflow
+
 # The exact pins of requirements.txt, with Airflow held at the image's own version
 # (AIRFLOW_VERSION is set by the base image), as Airflow's docker-stack docs advise.
 COPY --chown=airflow:0 requirements.txt /opt/baocao/requirements.txt

@@ -22,6 +22,7 @@ def main() -> None:
     parse = time.perf_counter() - t
     t = time.perf_counter()
     validator = Validator(prog)
+    _ = validator.context  # GX starts lazily: pay its start-up here
     context = time.perf_counter() - t
     items = [(s, prog.unit_sheets(prog.unit(s.unit))) for s in subs]
     t = time.perf_counter()

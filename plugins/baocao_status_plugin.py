@@ -7,10 +7,12 @@ in the API server behind Airflow's login. It must stay at the top of ``plugins/`
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from airflow.plugins_manager import AirflowPlugin
 from baocao.status_page import create_app
 
 URL_PREFIX = "/baocao"
@@ -19,7 +21,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def require_viewer(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Let through users of Airflow's UI (JWT in the ``Authorization`` header or the UI's
     cookie); a browser without a session is sent to the login page and back."""

@@ -7,6 +7,7 @@ on the same port serves the same objects: an outage of the object store, not a d
 from __future__ import annotations
 
 import json
+import logging
 import socket
 
 import boto3
@@ -29,6 +30,7 @@ class MotoS3:
         self._server: ThreadedMotoServer | None = None
 
     def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
         self._server = ThreadedMotoServer("127.0.0.1", self.port, verbose=False)
         self._server.start()
 

@@ -27,6 +27,7 @@ os.environ.update({
     "BAOCAO_WAREHOUSE_URL": f"sqlite:///{_TMP / 'warehouse.sqlite'}",
     "BAOCAO_BUCKET_URL": f"file://{_TMP / 'bucket'}",
     "BAOCAO_OUTBOX_URL": f"file://{_TMP / 'outbox'}",
+    "BAOCAO_DATA_DOCS_DIR": str(_TMP / "data_docs"),
 })
 (_TMP / "airflow").mkdir(parents=True, exist_ok=True)
 

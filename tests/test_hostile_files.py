@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import random
 import re
 import struct
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from baocao.demo import fill_form
-from baocao.forms import META_SHEET, SHEET_TITLES, sheet_layout
+from baocao.forms import META_SHEET, SHEET_TITLES, save_stable, sheet_layout
 from baocao.intake import run_intake
 from baocao.warehouse.db import get_engine
 from baocao.warehouse.merge import sync_programme
@@ -62,6 +64,13 @@ def cfb(streams: list[str]) -> bytes:
     return header + fat + directory
 
 
+def member(name: str) -> zipfile.ZipInfo:
+    """A deflated zip member with a fixed date: generated files are the same every run."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def rezip(data: bytes, change: Callable[[str, bytes], bytes | None],
           add: dict[str, bytes] | None = None) -> bytes:
     """Rewrite a workbook's zip: ``change(name, content)`` returns new content or None to
@@ -74,7 +83,7 @@ def rezip(data: bytes, change: Callable[[str, bytes], bytes | None],
             if content is not None:
                 dst.writestr(info, content)
         for name, content in (add or {}).items():
-            dst.writestr(name, content)
+            dst.writestr(member(name), content)
     return out.getvalue()
 
 
@@ -103,33 +112,36 @@ def with_cached(data: bytes, sheet: str, addr: str, value: str, error: bool = Fa
 def edit(data: bytes, fn: Callable) -> bytes:
     wb = load_workbook(BytesIO(data))
     fn(wb)
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return save_stable(wb, datetime(2026, 6, 1))
 
 
-def zip_bomb(lie: bool = False) -> bytes:
+def zip_bomb(lie: bool = False, crc: bool = False) -> bytes:
     """A 110 KB zip inflating to 110 MB of zeros; with ``lie`` its headers claim 1,000 bytes
-    (a reader trusting them would inflate everything)."""
-    member = "xl/worksheets/sheet1.xml"
+    (a reader trusting them would inflate everything), with ``crc`` also the checksum of
+    those 1,000 bytes (so that a CRC check of the claimed size passes)."""
+    sheet = "xl/worksheets/sheet1.xml"
     buf = BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/workbook.xml", "<workbook/>")
-        with z.open(member, "w") as f:
+        z.writestr(member("[Content_Types].xml"), "<Types/>")
+        z.writestr(member("xl/workbook.xml"), "<workbook/>")
+        with z.open(member(sheet), "w") as f:
             for _ in range(110):
                 f.write(b"\0" * (1024 * 1024))
     data = bytearray(buf.getvalue())
     if lie:
-        info = zipfile.ZipFile(BytesIO(bytes(data))).getinfo(member)
+        info = zipfile.ZipFile(BytesIO(bytes(data))).getinfo(sheet)
         struct.pack_into("<I", data, info.header_offset + 22, 1000)  # local header
+        if crc:
+            struct.pack_into("<I", data, info.header_offset + 14, zlib.crc32(b"\0" * 1000))
         cd_at = struct.unpack_from("<I", data, len(data) - 22 + 16)[0]  # end record
         while data[cd_at:cd_at + 4] == b"PK\x01\x02":
             n, m, k = struct.unpack_from("<HHH", data, cd_at + 28)
-            if data[cd_at + 46:cd_at + 46 + n] == member.encode():
+            if data[cd_at + 46:cd_at + 46 + n] == sheet.encode():
                 struct.pack_into("<I", data, cd_at + 24, 1000)  # central directory
+                if crc:
+                    struct.pack_into("<I", data, cd_at + 16, zlib.crc32(b"\0" * 1000))
             cd_at += 46 + n + m + k
-        assert zipfile.ZipFile(BytesIO(bytes(data))).getinfo(member).file_size == 1000
+        assert zipfile.ZipFile(BytesIO(bytes(data))).getinfo(sheet).file_size == 1000
     return bytes(data)
 
 
@@ -173,12 +185,12 @@ def corpus(prog) -> list[Case]:
     add(Case("pdf renamed .xlsx", "rejected", ["tài liệu PDF", not_excel],
              data=b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"))
     docx = BytesIO()
-    import docx as python_docx
-
-    document = python_docx.Document()
-    document.add_paragraph("Báo cáo 6 tháng đầu năm 2026")
-    document.core_properties.created = datetime(2026, 6, 1)
-    document.save(docx)
+    with zipfile.ZipFile(docx, "w") as z:  # the parts every Word document has
+        z.writestr(member("[Content_Types].xml"), '<Types xmlns="http://schemas.openxmlformats'
+                   '.org/package/2006/content-types"/>')
+        z.writestr(member("_rels/.rels"), "<Relationships/>")
+        z.writestr(member("word/document.xml"), "<w:document><w:body><w:p><w:r><w:t>Báo cáo "
+                   "6 tháng đầu năm 2026</w:t></w:r></w:p></w:body></w:document>")
     add(Case("word .docx", "rejected", ["văn bản Word (.docx)"], data=docx.getvalue(),
              file_name="báo cáo.docx"))
     add(Case("csv", "rejected", [not_excel], file_name="so-lieu.csv",
@@ -204,6 +216,8 @@ def corpus(prog) -> list[Case]:
              data=b"PK\x03\x04" + random.Random(7).randbytes(10 * 1024 * 1024 + 100)))
     add(Case("zip bomb", "rejected", ["dung lượng giải nén bất thường"], data=zip_bomb()))
     add(Case("zip bomb with lying headers", "rejected", ["bị hỏng"], data=zip_bomb(lie=True)))
+    add(Case("zip bomb with lying headers and checksum", "rejected",
+             ["dung lượng giải nén bất thường"], data=zip_bomb(lie=True, crc=True)))
     add(Case("not a form (plain workbook)", "rejected",
              ["không phải biểu mẫu do hệ thống phát hành"],
              data=edit(good[units[0].code], lambda wb: wb.remove(wb[META_SHEET]))))
@@ -350,7 +364,8 @@ def run(tmp_path_factory, programme):
 CASE_NAMES = [
     "pdf renamed .xlsx", "word .docx", "csv", "legacy .xls", "encrypted xlsx", "macro .xlsm",
     "corrupt zip", "truncated xlsx", "empty file", "over 10 MB", "zip bomb",
-    "zip bomb with lying headers", "not a form (plain workbook)", "renamed sheet",
+    "zip bomb with lying headers", "zip bomb with lying headers and checksum",
+    "not a form (plain workbook)", "renamed sheet",
     "missing sheet", "form of another unit", "future period",
     "period before the unit existed", "older period (late correction)", "old form version",
     "unknown unit folder", "file at the bucket root", "file directly in inbox/",
@@ -457,4 +472,98 @@ def test_same_content_twice_in_one_run_is_one_submission(tmp_path, programme):
     assert outcomes["hai.xlsx"].archive.startswith("archive/duplicates/")
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from submissions")).scalar_one() == 1
+    engine.dispose()
+
+
+# ----- baocao check --json ------------------------------------------------------------
+def test_check_json_lists_every_problem_with_its_place(tmp_path, programme, capsys):
+    from baocao.cli import main
+
+    period = programme.period(PERIOD)
+    unit = next(u for u in programme.expected_units(period) if u.kind == "commune")
+    c1, c2 = cell(programme, unit, "W_COUNSELLED"), cell(programme, unit, "W_TRAINED")
+    bad = tmp_path / "Báo cáo lỗi.xlsx"
+    bad.write_bytes(fill_form(programme, unit, period, overrides={
+        ("workers", c1): "khoảng 50", ("workers", c2): -3}))
+    assert main(["check", "--programme", "lang-son", "--unit", unit.code, "--json",
+                 str(bad)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert (out["status"], out["unit"], out["period"], out["readable"]) == \
+        ("rejected", unit.code, PERIOD, True)
+    assert out["errors"] == len([p for p in out["problems"] if p["severity"] == "error"]) >= 2
+    assert out["rules_run"] > 0 and out["totals"] == []
+    found = {(p["sheet"], p["cell"]): p for p in out["problems"]}
+    assert found[(WORKERS, c1)]["value"] == "khoảng 50"
+    assert found[(WORKERS, c1)]["expected"] == "số, ví dụ 1.234 hoặc 1.234,5"
+    assert found[(WORKERS, c2)] == {"severity": "error", "rule": "STRUCTURE", "sheet": WORKERS,
+                                    "cell": c2, "value": "-3", "expected": "số không âm (≥ 0)",
+                                    "message": "Số liệu không được âm"}
+
+
+def test_check_json_of_a_good_file_gives_its_totals(tmp_path, programme, capsys):
+    from baocao.cli import main
+    from baocao.demo import demo_values
+
+    period = programme.period(PERIOD)
+    unit = next(u for u in programme.expected_units(period) if u.kind == "commune")
+    good = tmp_path / "tốt.xlsx"
+    good.write_bytes(fill_form(programme, unit, period))
+    assert main(["check", "--unit", unit.code, "--json", str(good)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["status"], out["errors"], out["file"]) == ("accepted", 0, "tốt.xlsx")
+    totals = {t["indicator"]: t["value"] for t in out["totals"]}
+    values = demo_values(programme, unit, period)
+    assert totals[programme.indicator("W_COUNSELLED").name] == values[("W_COUNSELLED", "", "")]
+    # the same file as text for people: same verdict
+    assert main(["check", "--unit", unit.code, str(good)]) == 0
+    assert "Hợp lệ: tệp sẽ được tiếp nhận." in capsys.readouterr().out
+
+
+def test_check_json_of_a_file_that_is_not_a_workbook(tmp_path, programme, capsys):
+    from baocao.cli import main
+
+    pdf = tmp_path / "bc.xlsx"
+    pdf.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    assert main(["check", "--unit", "X-06001", "--json", str(pdf)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert (out["status"], out["readable"], out["period"], out["rules_run"]) == \
+        ("rejected", False, None, 0)
+    assert [p["message"].split(",")[0] for p in out["problems"]] == ["Tệp là tài liệu PDF"]
+
+
+def test_a_reader_failure_rejects_the_file_instead_of_blocking_the_inbox(tmp_path, programme,
+                                                                          monkeypatch):
+    """A bug or an unforeseen file that makes the reader raise must not stay in the inbox
+    failing every run: the file is rejected with a receipt, the others go on."""
+    from airflow.sdk import ObjectStoragePath
+
+    from baocao.warehouse.db import migrate
+    from baocao.workbook import Workbook
+
+    url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
+    migrate(url)
+    engine = get_engine(url)
+    sync_programme(engine, programme)
+    root = ObjectStoragePath(f"file://{tmp_path / 'bucket'}")
+    period = programme.period(PERIOD)
+    units = [u for u in programme.expected_units(period) if u.kind == "commune"][:2]
+    for unit in units:
+        path = root / "inbox" / unit.code / "bc.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(fill_form(programme, unit, period))
+        os.utime(path.path, (ON_TIME.timestamp(), ON_TIME.timestamp()))
+    real = Workbook.formulas
+
+    def formulas(self, sheet):
+        if self.values(META_SHEET).get("B2") == units[0].code:
+            raise KeyError("an unforeseen layout")
+        return real(self, sheet)
+
+    monkeypatch.setattr(Workbook, "formulas", formulas)
+    outcomes = {o.unit_code: o for o in run_intake(programme, engine, root, "r")}
+    bad, good = outcomes[units[0].code], outcomes[units[1].code]
+    assert (bad.status, good.status) == ("rejected", "accepted")
+    receipt = (root / bad.receipt).read_text(encoding="utf-8")
+    assert "lỗi xử lý nội bộ, bộ phận kỹ thuật đã được báo" in receipt
+    assert (root / bad.archive).exists()
     engine.dispose()

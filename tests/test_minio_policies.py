@@ -61,12 +61,12 @@ def _can(engine: IAMPolicy, action: str, key: str, bucket: str = BUCKET) -> bool
     return result == PermissionResult.PERMITTED
 
 
-def _own_and_foreign(code: str, other: str, engine: IAMPolicy, policy: dict) -> None:
-    # own folders
+def _own(code: str, engine: IAMPolicy, policy: dict) -> None:
     assert _can(engine, "s3:PutObject", f"inbox/{code}/Báo cáo 6 tháng.xlsx")
     assert _can(engine, "s3:PutObject", f"inbox/{code}/2026/bao-cao.xlsx")
     assert _can(engine, "s3:GetObject", f"receipts/{code}/bao-cao__1a2b3c4d.html")
     assert _can(engine, "s3:GetObject", f"templates/2026-H1/{code}.xlsx")
+    assert _can(engine, "s3:GetObject", "templates/2026-H1/README.txt")  # instructions
     assert _listable(policy, f"inbox/{code}/") and _listable(policy, f"receipts/{code}/")
     # nothing else on its own folders
     assert not _can(engine, "s3:DeleteObject", f"inbox/{code}/bao-cao.xlsx")
@@ -75,12 +75,20 @@ def _own_and_foreign(code: str, other: str, engine: IAMPolicy, policy: dict) -> 
     assert not _can(engine, "s3:PutObject", f"templates/2026-H1/{code}.xlsx")
     assert not _can(engine, "s3:GetObject", f"archive/accepted/{code}/2026-H1/bao-cao.xlsx")
     assert not _can(engine, "s3:PutObject", f"inbox/{code}/x.xlsx", bucket="baocao-outbox")
-    # another unit's folders, including units whose code starts like this one
+
+
+def _foreign(other: str, engine: IAMPolicy, policy: dict) -> None:
+    """Nothing of another unit's folders (including units whose code starts the same)."""
     assert not _can(engine, "s3:PutObject", f"inbox/{other}/bao-cao.xlsx")
     assert not _can(engine, "s3:GetObject", f"receipts/{other}/bao-cao__1a2b3c4d.html")
     assert not _can(engine, "s3:GetObject", f"templates/2026-H1/{other}.xlsx")
     assert not _listable(policy, f"inbox/{other}/")
     assert not _listable(policy, f"receipts/{other}/")
+
+
+def _own_and_foreign(code: str, other: str, engine: IAMPolicy, policy: dict) -> None:
+    _own(code, engine, policy)
+    _foreign(other, engine, policy)
 
 
 def test_policy_is_a_valid_iam_document_within_minio_limits():
@@ -99,9 +107,10 @@ def test_every_unit_confined_to_its_own_prefix(code):
     assert len({a.user for a in accesses}) == len(accesses)
     for a in accesses:
         engine = IAMPolicy(json.dumps(a.policy))
+        _own(a.unit, engine, a.policy)
         for other in codes:
             if other != a.unit:
-                _own_and_foreign(a.unit, other, engine, a.policy)
+                _foreign(other, engine, a.policy)
 
 
 def test_prefix_like_codes_do_not_leak():
@@ -239,3 +248,24 @@ def test_script_fails_when_the_policy_is_not_attached(tmp_path):
 def test_cli_needs_a_bucket_when_the_bucket_url_is_local(tmp_path, capsys):
     assert main(["minio-policies", "--programme", "lang-son", "--out", str(tmp_path)]) == 2
     assert "--bucket is required" in capsys.readouterr().err
+
+
+def test_each_unit_reads_exactly_its_published_form_and_the_instructions(tmp_path):
+    """Against the bucket layout the pipeline really writes (``publish_forms``)."""
+    from airflow.sdk import ObjectStoragePath
+
+    from baocao.pipeline import publish_forms
+
+    root = ObjectStoragePath(f"file://{tmp_path}/bucket")
+    publish_forms("lang-son", "2026-H1", root=root)
+    base = str(root.path).rstrip("/") + "/"
+    keys = {str(p.path).removeprefix(base) for p in root.rglob("*") if p.is_file()}
+    prog = load_programme("lang-son")
+    accesses = unit_accesses(prog, BUCKET, "2026-H1")
+    assert len(keys) == len(accesses) + 1
+    instructions = (root / "templates/2026-H1/README.txt").read_text()
+    for a in accesses:
+        engine = IAMPolicy(json.dumps(a.policy))
+        readable = {k for k in keys if _can(engine, "s3:GetObject", k)}
+        assert readable == {f"templates/2026-H1/{a.unit}.xlsx", "templates/2026-H1/README.txt"}
+        assert f"inbox/{a.unit}/" in instructions

@@ -200,7 +200,7 @@ def test_return_flow_end_to_end(live, programme, capsys):
     html = receipts[0].read_text(encoding="utf-8")
     assert "BỊ TRẢ LẠI ĐỂ CHỈNH SỬA" in html and reason in html
     status = {s.unit.code: s for s in unit_statuses(engine, programme, period)}[unit.code]
-    assert status.status == "returned"
+    assert status.status == "returned" and "tra-lai" in status.receipt_path
     assert completeness(list(unit_statuses(engine, programme, period)))["received"] == 0
     ctx = context(build_report_data(engine, programme, period))
     row = next(r for r in ctx["statuses"] if r["unit"] == unit.name)

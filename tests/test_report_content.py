@@ -94,6 +94,7 @@ def test_empty_period_says_so_and_lists_every_missing_unit(engine):
     text = docx_text(docx_bytes)
     assert ("Đến thời điểm 07:00 ngày 21/06/2026 chưa có đơn vị nào gửi báo cáo 6 tháng đầu "
             "năm 2026; cả 80 đơn vị phải báo cáo đều chưa báo cáo") in text
+    assert "Đơn vị chưa báo cáo: " + ", ".join(u.name for u in expected) + "." in text
     status = docx_table(docx_bytes, "STT")
     assert [r[1] for r in status[1:]] == [u.name for u in expected]
     assert {r[2] for r in status[1:]} == {"Chưa báo cáo"}
@@ -109,6 +110,18 @@ def test_empty_period_says_so_and_lists_every_missing_unit(engine):
     assert listed == [u.code for u in expected]
     assert all(r[3] == "Chưa báo cáo" for r in sheet_rows(ws)[4:4 + len(expected)])
     assert wb["Biểu 01"]["A3"].value == ws["A3"].value
+
+
+def test_empty_report_is_the_same_on_every_render(engine):
+    from baocao.reports.context import context
+
+    prog = load_programme("lang-son")
+    sync_programme(engine, prog)
+    first, second = (context(build_report_data(engine, prog, prog.period("2026-H1")))
+                     for _ in range(2))
+    assert first == second  # no clock in the content: the outbox digest stays the same
+    assert first["empty_text"].startswith("Đến thời điểm lập báo cáo chưa có đơn vị nào gửi "
+                                          "báo cáo 6 tháng đầu năm 2026")
 
 
 def test_period_with_only_rejected_files_says_none_was_valid(engine):
@@ -256,3 +269,20 @@ def test_no_note_when_the_unit_set_did_not_change(engine):
     text = docx_text(render_docx(data))
     assert "cộng dồn vào" not in text
     assert "Năm 2026 đạt 12 lao động, tăng 20,0% so với cùng kỳ năm trước (10 lao động)" in text
+
+
+def test_target_row_without_a_target_for_the_year(engine, lang_son_across_2025):
+    prog = lang_son_across_2025
+    cn, other = prog.targets
+    partial = prog.model_copy(update={"targets": [
+        cn, other.model_copy(update={"per_year": {2023: 400, 2024: 400}})]})
+    data = build_report_data(engine, partial, partial.period("2026-H1"),
+                             generated_at=GENERATED)
+    docx_bytes, xlsx_bytes = render_docx(data), render_xlsx(data)
+    rows = docx_table(docx_bytes, "Chỉ tiêu")
+    row = next(r for r in rows if r[0].startswith("Lao động đi làm việc tại các quốc gia"))
+    assert row[1:5] == ["chưa có chỉ tiêu", "0", "-", "-"]
+    b01 = sheet_rows(load_workbook(BytesIO(xlsx_bytes))["Biểu 01"])
+    row = next(r for r in b01 if r[0] and r[0].startswith("Lao động đi làm việc tại các quốc"))
+    assert (row[1], row[5], row[8]) == ("chưa có chỉ tiêu",) * 3
+    assert 0 not in (row[1], row[5], row[8]) and None not in (row[1], row[5], row[8])

@@ -8,6 +8,7 @@ fails ``test_rule``.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import unicodedata
@@ -91,7 +92,7 @@ CASES: dict[str, Case] = {
         "(20): một hộ chỉ thuộc một trong hai diện"),
     "W-TOTAL-ROW": Case(  # the total typed over the form's formula
         {w(TOTAL, "women"): 64}, {w(TOTAL, "women"): 65}, w(TOTAL, "women"), "65",
-        "Tổng cộng: Dòng tổng cộng (65) không bằng tổng các thị trường (64)"),
+        "Lao động nữ: Dòng tổng cộng (65) không bằng tổng các thị trường (64)"),
     "W-CHANNEL-SUM": Case(
         {("W_CHANNEL", "enterprise", ""): 120, ("W_CHANNEL", "border", ""): 0},
         {("W_CHANNEL", "border", ""): 21}, ("W_CHANNEL", "enterprise", ""), "161",
@@ -122,7 +123,8 @@ CASES: dict[str, Case] = {
         "CTMTQG giảm nghèo bền vững: Lũy kế giải ngân (1.000,001) vượt kế hoạch (1.000)"),
     "F-TOTAL-ROW": Case(
         {f(TOTAL, "plan"): "6.000"}, {f(TOTAL, "plan"): 6000.5}, f(TOTAL, "plan"), "6.000,5",
-        "Tổng cộng: Dòng tổng cộng (6.000,5) không bằng tổng các nguồn vốn (6.000)"),
+        "Kế hoạch (triệu đồng): Dòng tổng cộng (6.000,5) không bằng tổng các nguồn vốn "
+        "(6.000)"),
     "E-FINES-NEED-VIOLATIONS": Case(
         {one("E_VIOLATIONS"): 1}, {one("E_VIOLATIONS"): 0}, one("E_VIOLATIONS"), "0",
         "Có số tiền xử phạt (12,5 triệu đồng) nhưng số vi phạm bằng 0"),
@@ -295,19 +297,32 @@ def test_intake_builds_data_docs_once_per_run(tmp_path, monkeypatch, caplog, cap
             path.write_bytes(fill_form(programme, unit, period, overrides=overrides))
             os.utime(path, (when, when))
         capfd.readouterr()
-        with caplog.at_level("INFO"):
+        # Airflow's logging setup replaces the root handlers on its first import: listen
+        # on the package's own logger
+        baocao_log = logging.getLogger("baocao")
+        baocao_log.addHandler(caplog.handler)
+        monkeypatch.setattr(baocao_log, "level", logging.INFO)
+        try:
             summary = pipeline.intake_inbox(programme.code, "docs-run")
+        finally:
+            baocao_log.removeHandler(caplog.handler)
         assert summary["counts"] == {"accepted": 1, "rejected": 1}
         assert "Calculating Metrics" not in capfd.readouterr().err  # GX progress bars off
         # once for the run (two files), after the run's validations
         groups = {f"{programme.code}.{k}" for k in Validator(programme)._groups}
         assert len(calls) == 1 and calls[0] == len(groups)
-        index = docs / "index.html"
+        index = docs / programme.code / "index.html"  # one folder per programme
         assert summary["data_docs"] == str(index) and index.is_file()
         html = index.read_text(encoding="utf-8")
         assert groups <= set(re.findall(r"lang-son\.[\w.]+", html))
-        pages = [p for p in (docs / "validations").rglob("*.html")]
+        pages = {p.name: p.read_text(encoding="utf-8")
+                 for p in (docs / programme.code / "validations").rglob("*.html")}
         assert len(pages) == len(groups)
+        checks = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(
+            r"<(script|style).*?</\1>", "", pages[f"{programme.code}-submissions-submission.html"],
+            flags=re.S)))
+        assert "E-UNFIT-LE-CHECKS (error), each submission: E_UNFIT ≤ E_HEALTH_CHECKS" in checks
+        assert "Unsuccessful Expectations 1 " in checks  # the rejected file's one failure
         per_file = {r.getMessage().split(":")[0]: r.getMessage() for r in caplog.records
                     if " rules run, " in r.getMessage()}
         n_rules = len(programme.rules)

@@ -280,3 +280,24 @@ def test_object_store_outage_mid_run(moto, pg_schemas, programme, monkeypatch, r
     assert len(receipts) == len(archived) == 6
     assert sorted(k.split("/")[1] for k in receipts) == sorted(u.code for u in units)
     assert intake.run_intake(programme, engine, root, "run-3") == []
+
+
+def test_outages_are_told_apart_from_bad_files():
+    import botocore.exceptions
+    import sqlalchemy.exc
+
+    from baocao.intake import unreachable
+
+    down = botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+    assert unreachable(down)
+    assert unreachable(sqlalchemy.exc.OperationalError("select 1", {}, Exception("restart")))
+    assert unreachable(ConnectionRefusedError())
+    try:
+        try:
+            raise down
+        except botocore.exceptions.BotoCoreError as exc:
+            raise OSError("write failed") from exc
+    except OSError as wrapped:
+        assert unreachable(wrapped)  # found through the cause chain
+    assert not unreachable(ValueError("not a workbook"))
+    assert not unreachable(KeyError("W_DEP"))

@@ -139,7 +139,8 @@ def test_page_shows_every_expected_unit_with_its_status(seeded, programme, use_w
     assert late["received"] == "21/06/2026 10:00"
     assert rows[roles["twice"]]["version"] == "2" and "2 tệp đã nhận" in rows[roles["twice"]][
         "receipt"]
-    assert "bị trả lại" in rows[roles["returned"]]["receipt"]
+    assert "bị trả lại, 18/06/2026 09:00; lý do: Số liệu chưa khớp, đề nghị gửi lại" in rows[
+        roles["returned"]]["receipt"]
     assert rows[roles["rejected"]]["receipt"].startswith("hỏng.xlsx bị từ chối, 18/06/2026")
     assert all(rows[roles[r]]["href"].startswith("receipts/") for r in roles)
     unit = programme.unit(roles["on_time"])
@@ -185,7 +186,7 @@ def test_page_and_cli_show_the_same(seeded, use_warehouse, capsys):
             f"{f['on_time']}, muộn {f['late']}), chưa báo cáo {f['missing']}") in lines[-1]
 
 
-def test_app_serves_page_form_and_receipts(seeded, use_warehouse):
+def test_app_serves_page_form_and_receipts(seeded, use_warehouse, monkeypatch):
     from fastapi.testclient import TestClient
 
     from baocao.status_page import create_app
@@ -209,7 +210,16 @@ def test_app_serves_page_form_and_receipts(seeded, use_warehouse):
     rejected = client.get("/" + page_rows(r.text)[roles["rejected"]]["href"])
     assert "BỊ TỪ CHỐI" in rejected.text
     assert client.get("/receipts/999999").status_code == 404
+    use_warehouse(url, f"file://{Path(bucket[7:]).parent / 'elsewhere'}")
+    assert client.get(f"/{href}").status_code == 404  # recorded, but not in this bucket
     assert client.get("/receipts/abc").status_code == 422
+
+    def unreachable(*_args, **_kwargs):
+        raise OSError("bucket down")
+
+    monkeypatch.setattr("baocao.intake.bucket_root", unreachable)
+    r = client.get(f"/{href}")
+    assert r.status_code == 503 and "Không đọc được phiếu tiếp nhận" in r.text
     assert client.get("/", follow_redirects=False).headers["location"] == "status"
 
 
@@ -223,6 +233,8 @@ def test_bad_programme_and_period_are_answered_in_vietnamese(seeded, use_warehou
     client = TestClient(create_app())
     r = client.get("/status", params={"programme": "<khong-co>", "period": PERIOD})
     assert r.status_code == 404 and "Không có chương trình báo cáo “&lt;khong-co&gt;”" in r.text
+    r = client.get("/status", params={"programme": "../programmes/lang-son"})
+    assert r.status_code == 404  # only programme files of the folder, by their code
     r = client.get("/status", params={"programme": "lang-son", "period": "2026-Q3"})
     assert r.status_code == 400 and "không áp dụng cho chương trình này" in r.text
     assert BeautifulSoup(r.text, "html.parser").select("#period option")  # can choose again
@@ -289,11 +301,10 @@ def test_same_statuses_on_each_database(warehouse_url, programme, tmp_path, use_
 
 
 def test_plugin_mounts_the_app_behind_airflow_login(seeded, use_warehouse, airflow_db):
+    import baocao_status_plugin as plugin
     from airflow.api_fastapi.app import init_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi.testclient import TestClient
-
-    import baocao_status_plugin as plugin
 
     url, bucket, roles = seeded
     use_warehouse(url, bucket)

@@ -48,7 +48,7 @@ def test_migration_twice_is_a_noop(warehouse_url):
     engine = get_engine(warehouse_url)
     before = sa.inspect(engine).get_table_names()
     migrate(warehouse_url)
-    assert current_revision(warehouse_url) == "0001"
+    assert current_revision(warehouse_url) == "0002"
     assert sa.inspect(engine).get_table_names() == before
     assert {"submissions", "fact_values", "report_slots", "units"} <= set(before)
 
@@ -219,7 +219,7 @@ def test_status_completeness_and_return(wh, programme):
     return_submission(wh, sid, "Số liệu chưa khớp với báo cáo của Công an tỉnh")
     stats = {s.unit.code: s.status for s in unit_statuses(wh, programme, period)}
     assert stats[late.code] == "returned"
-    with pytest.raises(ValueError, match="returned"):
+    with pytest.raises(ValueError, match="đã bị trả lại"):
         return_submission(wh, sid, "again")
     with pytest.raises(LookupError):
         return_submission(wh, 999999, "none")

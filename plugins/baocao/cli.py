@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from baocao.config import settings
 from baocao.programme import ProgrammeError, load_programme, load_programme_file
@@ -52,16 +53,47 @@ def cmd_template(args) -> int:
     return 0
 
 
+def check_file(prog, data: bytes, unit_code: str, file_name: str = "",
+               now=None) -> tuple[dict, Any]:
+    """What the intake would answer for ``data`` dropped in ``inbox/<unit_code>/`` at
+    ``now`` (default: now), without recording anything: a JSON-able dict and the parse."""
+    from datetime import UTC, datetime
+
+    from baocao.parsing import parse_submission, period_timing_problems
+    from baocao.receipts import recorded_totals
+    from baocao.validation import Validator
+    from baocao.vn_numbers import parse_vn_number
+
+    parsed = parse_submission(data, prog, unit_code)
+    parsed.problems.extend(period_timing_problems(prog, parsed, now or datetime.now(UTC)))
+    summary = {"rules_run": 0, "rules_failed": 0}
+    if parsed.readable:
+        unit = prog.unit(unit_code, prog.period(parsed.period).deadline)
+        done = Validator(prog).validate(parsed, prog.unit_sheets(unit))
+        summary = {"rules_run": done.rules_run, "rules_failed": done.rules_failed}
+    ok = not parsed.errors
+    return {
+        "file": file_name, "programme": prog.code, "unit": unit_code,
+        "period": parsed.period or None, "form_version": parsed.form_version or None,
+        "status": "accepted" if ok else "rejected", "readable": parsed.readable,
+        "errors": len(parsed.errors), "warnings": len(parsed.problems) - len(parsed.errors),
+        **summary,
+        "problems": [{k: p.as_dict()[k] for k in ("severity", "rule", "sheet", "cell", "value",
+                                                   "expected", "message")}
+                     for p in parsed.problems],
+        "totals": [{"indicator": name, "value": float(parse_vn_number(text)), "text": text}
+                   for name, text in (recorded_totals(prog, parsed) if ok else [])],
+    }, parsed
+
+
 def cmd_check(args) -> int:
     """Self-check of a filled form: what the receipt would say, without submitting it."""
-    from baocao.parsing import parse_submission
-    from baocao.validation import Validator
-
     prog = _prog(args)
-    parsed = parse_submission(Path(args.file).read_bytes(), prog, args.unit)
-    if parsed.readable:
-        unit = prog.unit(args.unit, prog.period(parsed.period).deadline)
-        Validator(prog).validate(parsed, prog.unit_sheets(unit))
+    result, parsed = check_file(prog, Path(args.file).read_bytes(), args.unit,
+                                Path(args.file).name)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0 if result["status"] == "accepted" else 1
     for p in parsed.problems:
         where = f"{p.sheet}!{p.cell}" if p.cell else p.sheet
         print(f"[{'LỖI' if p.severity == 'error' else 'LƯU Ý'}] {where} "
@@ -224,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check", help="self-check a filled form before sending it")
     _programme_arg(p)
     p.add_argument("--unit", required=True)
+    p.add_argument("--json", action="store_true",
+                   help="print a machine-readable result (status, problems, totals)")
     p.add_argument("file")
     p.set_defaults(func=cmd_check)
 

@@ -30,6 +30,7 @@ from baocao.workbook import UnreadableWorkbook, Workbook
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DIRECT_NUMBER = "số nhập trực tiếp"
 MAX_VALUE = Decimal(10) ** 12  # no count or sum in million VND comes near this
 
 
@@ -43,6 +44,7 @@ class Problem:
     value: str = ""
     rule: str = "STRUCTURE"
     severity: str = "error"
+    expected: str = ""  # what the cell should hold, when it can be said briefly
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -143,7 +145,8 @@ def _parse(data: bytes, prog: Programme, unit_code: str, sub: ParsedSubmission) 
     for lay in workbook_layouts(prog, unit):
         if lay.name not in wb.sheet_names:
             sub.problems.append(Problem(f"Thiếu trang tính \"{lay.name}\" của biểu mẫu (trang "
-                                        "tính bị xóa hoặc đổi tên)", sheet=lay.name))
+                                        "tính bị xóa hoặc đổi tên)", sheet=lay.name,
+                                        expected=f"trang tính \"{lay.name}\""))
             continue
         values, formulas = wb.values(lay.name), wb.formulas(lay.name)
         _read_cells(lay.cells, values, formulas, wb.errors(lay.name), sub)
@@ -207,20 +210,20 @@ def _check_meta(wb: Workbook, sub: ParsedSubmission, prog: Programme,
     if meta.get("programme") != prog.code:
         problems.append(Problem(f"Biểu mẫu thuộc chương trình khác "
                                 f"({meta.get('programme', '?')}), không phải {prog.code}",
-                                value=meta.get("programme", "")))
+                                value=meta.get("programme", ""), expected=prog.code))
     if meta.get("unit") != unit_code:
         problems.append(Problem(f"Biểu mẫu của đơn vị {meta.get('unit', '?')} nhưng được gửi "
                                 f"vào thư mục của đơn vị {unit_code}",
-                                value=meta.get("unit", "")))
+                                value=meta.get("unit", ""), expected=unit_code))
     if sub.form_version != prog.form_version:
         problems.append(Problem(f"Phiên bản biểu mẫu {sub.form_version or '?'} không còn dùng; "
                                 f"hãy dùng biểu mẫu phiên bản {prog.form_version}",
-                                value=sub.form_version))
+                                value=sub.form_version, expected=prog.form_version))
     try:
         period = prog.period(sub.period)
     except ValueError:
         problems.append(Problem(f"Kỳ báo cáo \"{sub.period}\" không hợp lệ",
-                                value=sub.period))
+                                value=sub.period, expected="mã kỳ dạng 2026-H1 hoặc 2026-Y"))
         period = None
     unit = None
     if period is not None and not problems:
@@ -272,17 +275,19 @@ def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[st
         raw = values.get(spec.address)
         if formula is not None and "[" in formula:
             sub.problems.append(Problem("Công thức liên kết tới bảng tính khác; hãy nhập số "
-                                        "trực tiếp", sheet, spec.address, _show("=" + formula)))
+                                        "trực tiếp", sheet, spec.address, _show("=" + formula),
+                                        expected=DIRECT_NUMBER))
             continue
         if spec.address in errors:
             shown = "=" + formula if formula else errors[spec.address]
             sub.problems.append(Problem(f"Ô có lỗi {errors[spec.address]} (công thức tính "
                                         "không ra số); hãy nhập số trực tiếp", sheet,
-                                        spec.address, _show(shown)))
+                                        spec.address, _show(shown), expected=DIRECT_NUMBER))
             continue
         if formula is not None and raw is None:
             sub.problems.append(Problem("Ô chứa công thức chưa được tính giá trị; hãy nhập số "
-                                        "trực tiếp", sheet, spec.address, _show("=" + formula)))
+                                        "trực tiếp", sheet, spec.address, _show("=" + formula),
+                                        expected=DIRECT_NUMBER))
             continue
         if formula is not None and isinstance(raw, int | float) and not isinstance(raw, bool):
             sub.problems.append(Problem(f"Ô nhập liệu chứa công thức; hệ thống ghi nhận giá trị "
@@ -293,26 +298,28 @@ def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[st
             num = _number(raw)
         except NotANumber:
             sub.problems.append(Problem("Không phải là số. Nhập số, ví dụ 1.234 hoặc 1.234,5",
-                                        sheet, spec.address, _show(raw)))
+                                        sheet, spec.address, _show(raw),
+                                        expected="số, ví dụ 1.234 hoặc 1.234,5"))
             continue
         if num is None:
             num = Decimal(0)  # the form says: a blank input cell means 0
         if num < 0:
             sub.problems.append(Problem("Số liệu không được âm", sheet, spec.address,
-                                        _show(raw)))
+                                        _show(raw), expected="số không âm (≥ 0)"))
             continue
         if num >= MAX_VALUE:
             sub.problems.append(Problem("Số liệu lớn bất thường (từ 1.000.000.000.000 trở lên); "
                                         "kiểm tra lại đơn vị tính", sheet, spec.address,
-                                        _show(raw)))
+                                        _show(raw), expected="số nhỏ hơn 1.000.000.000.000"))
             continue
         if spec.kind == "count" and num != num.to_integral_value():
             sub.problems.append(Problem("Số người, số vụ việc phải là số nguyên", sheet,
-                                        spec.address, _show(raw)))
+                                        spec.address, _show(raw), expected="số nguyên"))
             continue
         if spec.kind == "money" and num != num.quantize(Decimal("0.001")):
             sub.problems.append(Problem("Số tiền (triệu đồng) chỉ được có tối đa 3 chữ số thập "
-                                        "phân", sheet, spec.address, _show(raw)))
+                                        "phân", sheet, spec.address, _show(raw),
+                                        expected="tối đa 3 chữ số thập phân"))
             continue
         value = float(num)
         got[(spec.indicator, spec.row, spec.col)] = value
@@ -338,7 +345,8 @@ def _read_tasks(lay, values: dict[str, Any], sub: ParsedSubmission) -> None:
         if label and not status:
             sub.problems.append(Problem("Tình trạng không hợp lệ; chọn: "
                                         + ", ".join(TASK_STATUSES.values()),
-                                        lay.name, t.status_cell, _show(label)))
+                                        lay.name, t.status_cell, _show(label),
+                                        expected=" / ".join(TASK_STATUSES.values())))
             continue
         desc = _text(values, t.description_cell)
         if not status:

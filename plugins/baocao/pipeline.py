@@ -43,7 +43,7 @@ def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     from baocao.validation import Validator
 
     prog = load_programme(programme)
-    validator = Validator(prog, data_docs_dir=settings().data_docs_dir)
+    validator = Validator(prog, data_docs_dir=settings().data_docs_dir / prog.code)
     try:
         outcomes = run_intake(prog, engine(), bucket_root(), run_id, validator=validator)
     finally:
@@ -141,6 +141,7 @@ def return_submission(programme: str, submission_id: int, reason: str) -> dict[s
     from baocao.mailer import send_once
     from baocao.receipts import ReceiptData
     from baocao.warehouse.merge import return_submission as mark_returned
+    from baocao.warehouse.merge import set_receipt
 
     reason = " ".join(reason.split())
     if not reason:
@@ -157,6 +158,7 @@ def return_submission(programme: str, submission_id: int, reason: str) -> dict[s
                        processed_at=now, period_title=per.title,
                        deadline=f"{per.deadline:%d/%m/%Y}", version=sub.version, reason=reason)
     _write_receipt(bucket_root(), rel, prog, data)
+    set_receipt(engine(), submission_id, rel)
     mailed = False
     emails = [e for u in prog.units_by_code(sub.unit_code) for e in u.emails]
     if emails:
@@ -284,3 +286,94 @@ def periods_to_render(programme: str, period: str, asset_events: Any = None,
         return found
     return [{"programme": prog.code, "period": period_due(day, prog).code,
              "report_date": day.isoformat()}]
+
+
+def periods_to_publish(programme: str, period: str = "",
+                       logical_date: datetime | None = None) -> list[str]:
+    """Periods whose blank forms a publishing run writes: the param if given; else every
+    period open on the run's local date (its cut-off has started, its deadline not passed)."""
+    from zoneinfo import ZoneInfo
+
+    from baocao.periods import parse_period
+
+    prog = load_programme(programme)
+    if period:
+        return [prog.period(period).code]
+    moment = logical_date or datetime.now(UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    day = moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    found = []
+    for year in (day.year, day.year + 1):
+        for kind in ("H1", "Y"):
+            try:
+                per = parse_period(f"{year}-{kind}", prog)
+            except ValueError:  # the programme has no such period kind
+                continue
+            if per.cutoff_start <= day <= per.deadline:
+                found.append(per)
+    return [p.code for p in sorted(found, key=lambda p: (p.deadline, p.code))]
+
+
+def publish_forms(programme: str, period: str, root=None) -> dict[str, Any]:
+    """Write every expected unit's blank form to ``templates/<period>/<unit-code>.xlsx`` in
+    the bucket, with a Vietnamese ``README.txt`` listing units and drop folders.
+
+    Forms are byte-reproducible; a file whose bytes are already there is not rewritten, so a
+    re-run changes nothing. Forms of units no longer expected are kept (listed as ``stale``).
+    """
+    from baocao.forms import build_form
+    from baocao.intake import bucket_root
+
+    prog = load_programme(programme)
+    per = prog.period(period)
+    root = root if root is not None else bucket_root()
+    folder = root / "templates" / per.code
+    units = prog.expected_units(per)
+    counts = {"written": 0, "updated": 0, "unchanged": 0}
+    files = {f"{u.code}.xlsx": build_form(prog, u, per) for u in units}
+    files["README.txt"] = _forms_index(prog, per, units).encode("utf-8")
+    for name, data in files.items():
+        path = folder / name
+        old = path.read_bytes() if path.exists() else None
+        if old == data:
+            counts["unchanged"] += 1
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        counts["updated" if old is not None else "written"] += 1
+    stale = sorted(p.name.removesuffix(".xlsx") for p in folder.iterdir()
+                   if p.name.endswith(".xlsx") and p.name not in files)
+    if stale:
+        log.warning("templates/%s: forms of units no longer expected kept: %s", per.code, stale)
+    log.info("forms for %s %s: %d units; %s", prog.code, per.code, len(units), counts)
+    return {"programme": prog.code, "period": per.code, "units": len(units), **counts,
+            "stale": stale, "index": f"templates/{per.code}/README.txt"}
+
+
+def _forms_index(prog, per, units) -> str:
+    """The templates folder's README.txt (Vietnamese, NFC; no timestamp: reproducible)."""
+    import unicodedata
+
+    lines = [
+        f"BIỂU MẪU BÁO CÁO {per.title.upper()}",
+        prog.title,
+        "",
+        f"Số liệu tính từ ngày {per.cutoff_start:%d/%m/%Y} đến ngày {per.cutoff_end:%d/%m/%Y}; "
+        f"hạn gửi trước ngày {per.deadline:%d/%m/%Y}. Phiên bản biểu mẫu {prog.form_version}.",
+        "",
+        "Cách gửi báo cáo:",
+        "1. Tải biểu mẫu của đơn vị mình: tệp <mã đơn vị>.xlsx trong thư mục này.",
+        "2. Nhập số liệu vào các ô màu vàng; không thêm, xóa hoặc đổi tên trang tính.",
+        "3. Lưu ở định dạng .xlsx (không đặt mật khẩu, không chuyển sang PDF) và đặt tệp vào "
+        "thư mục inbox/<mã đơn vị>/ của kho tiếp nhận.",
+        "4. Phiếu tiếp nhận (đã tiếp nhận hoặc bị từ chối kèm từng lỗi) được trả vào thư mục "
+        "receipts/<mã đơn vị>/. Gửi lại tệp đã sửa vào cùng thư mục inbox; lần gửi sau thay "
+        "thế lần gửi trước.",
+        "",
+        f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)",
+    ]
+    for n, u in enumerate(units, 1):
+        lines += [f"{n:>3}. {u.name} (mã {u.code})",
+                  f"     biểu mẫu: templates/{per.code}/{u.code}.xlsx"
+                  f"  —  gửi báo cáo vào: inbox/{u.code}/"]
+    return unicodedata.normalize("NFC", "\n".join(lines) + "\n")

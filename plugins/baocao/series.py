@@ -164,34 +164,51 @@ class Series:
                 for g in self.groups if g.key in seen]
 
 
+def series_rows(engine: Engine, prog: Programme, indicators: list[str],
+                periods: list[str]) -> list[dict[str, Any]]:
+    """The reported values of ``indicators`` over ``periods`` (``series_values.sql``)."""
+    if not periods or not indicators:
+        return []
+    return rm.query(engine, "series_values", programme=prog.code, periods=list(periods),
+                    indicators=sorted(set(indicators)))
+
+
 def build_series(engine: Engine, prog: Programme, refs: list[str] | tuple[str, ...],
-                 periods: list[str], day: date, current: list[Unit] | None = None) -> Series:
+                 periods: list[str], day: date, current: list[Unit] | None = None,
+                 rows: list[dict[str, Any]] | None = None) -> Series:
     """The series of ``refs`` (summed, primary sources only) over ``periods``.
 
-    ``current`` defaults to the units active on ``day`` that report at least one sheet.
+    ``current`` defaults to the units active on ``day`` that report at least one sheet;
+    ``rows`` may hold ``series_rows`` fetched once for several series.
     """
     refs = tuple(refs)
     if current is None:
         current = [u for u in prog.units if u.active_on(day) and prog.unit_sheets(u)]
     groups, group_of = group_units(prog, current, day, _sheets_of(prog, refs))
-    indicators = sorted({r.split(".")[0] for r in refs})
-    rows = rm.query(engine, "series_values", programme=prog.code, periods=list(periods),
-                    indicators=indicators) if periods else []
+    indicators = {r.split(".")[0] for r in refs}
+    if rows is None:
+        rows = series_rows(engine, prog, sorted(indicators), list(periods))
     leads = {}
     for code in periods:
         lead = prog.find_lead(prog.period(code).deadline)
         leads[code] = lead.code if lead else ""
     units = {u.key: u for u in prog.units}
+    by_key = {g.key: g for g in groups}
     values: dict[tuple[str, str], float] = defaultdict(float)
     attributions: dict[tuple[str, str], set[str]] = defaultdict(set)
     reported: set[str] = set()
     extra: dict[str, SeriesGroup] = {}
+    matches: dict[rm.Key, bool] = {}
     for r in rows:
+        if r["indicator"] not in indicators or r["period"] not in leads:
+            continue
         reported.add(r["period"])
         key = (r["indicator"], r["row_key"], r["col_key"])
-        ind = prog.indicator(r["indicator"])
-        if not any(ref_matches(ref, key) for ref in refs):
+        if key not in matches:
+            matches[key] = any(ref_matches(ref, key) for ref in refs)
+        if not matches[key]:
             continue
+        ind = prog.indicator(r["indicator"])
         if not rm.is_primary(prog, ind, r["unit_code"], r["unit_kind"], leads[r["period"]]):
             continue
         ukey = f"{r['unit_code']}@{str(r['unit_valid_from'])[:10]}"
@@ -204,7 +221,7 @@ def build_series(engine: Engine, prog: Programme, refs: list[str] | tuple[str, .
                     valid_from=date.fromisoformat(str(r["unit_valid_from"])[:10]))
                 extra[gkey] = SeriesGroup(gkey, (), (unit,))
         values[(gkey, r["period"])] += r["value"]
-        group = next((g for g in groups if g.key == gkey), None) or extra[gkey]
+        group = by_key.get(gkey) or extra[gkey]
         if group.members and ukey not in {u.key for u in group.members}:
             attributions[(ukey, gkey)].add(r["period"])
     return Series(refs=refs, periods=tuple(periods), groups=[*groups, *extra.values()],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -23,6 +23,9 @@ from baocao.config import settings
 from baocao.programme import Programme, ProgrammeError, list_programme_files, load_programme
 from baocao.vn_numbers import format_vn_number
 from baocao.warehouse.readmodels import VN_TZ, UnitStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +137,13 @@ def _rows(statuses: list[UnitStatus], latest: dict[str, dict[str, Any]]) -> list
             row.receipt_name = last["file_name"]
             row.receipt_note = (f"{OUTCOME_TEXT.get(last['status'], last['status'])}, "
                                 f"{vn_time(last['received_at'])}")
+            if last["status"] == "returned" and last.get("return_reason"):
+                row.receipt_note += f"; lý do: {last['return_reason']}"
         rows.append(row)
     return rows
 
 
-def _warehouse_problem(url: str):
+def _warehouse_problem(url: str) -> tuple[Engine | None, str | None]:
     """(engine, None) when the warehouse can be read; (None, Vietnamese message) otherwise.
 
     A SQLite file that does not exist is reported, not created.
@@ -177,11 +182,10 @@ def build_view(programme: str | None, period: str | None, url: str | None = None
     view = StatusView(programmes=programme_choices(), programme=programme or "",
                       period=period or "")
     code = programme or settings().default_programme
-    try:
-        prog = load_programme(code)
-    except ProgrammeError:
+    if code not in {c for c, _label in view.programmes}:  # only files of the folder, by name
         view.error, view.status_code = f"Không có chương trình báo cáo “{code}”.", 404
         return view
+    prog = load_programme(code)
     view.programme, view.programme_title = prog.code, prog.title
     view.periods = period_choices(prog)
     try:
@@ -234,7 +238,7 @@ def receipt_html(submission_id: int) -> str | None:
     from baocao.intake import bucket_root
     from baocao.warehouse.readmodels import receipt_of
 
-    engine, problem = _warehouse_problem(settings().warehouse_url)
+    engine, _problem = _warehouse_problem(settings().warehouse_url)
     if engine is None:
         return None
     path = receipt_of(engine, submission_id)
@@ -269,7 +273,13 @@ def create_app(dependencies: Sequence[Any] = ()):
 
     @app.get("/receipts/{submission_id}", response_class=HTMLResponse)
     async def receipt(submission_id: int) -> HTMLResponse:
-        html = await run_in_threadpool(receipt_html, submission_id)
+        try:
+            html = await run_in_threadpool(receipt_html, submission_id)
+        except Exception:  # noqa: BLE001 - the bucket is down: say so, keep the page up
+            log.exception("status page: receipt %s could not be read", submission_id)
+            failed = StatusView(error="Không đọc được phiếu tiếp nhận từ kho lưu trữ tệp. "
+                                      "Đề nghị thử lại sau.", status_code=503)
+            return HTMLResponse(render(failed), status_code=503, headers=headers)
         if html is None:
             missing = StatusView(error="Không tìm thấy phiếu tiếp nhận này.", status_code=404)
             return HTMLResponse(render(missing), status_code=404, headers=headers)

@@ -54,6 +54,22 @@ def _matches(ref: str, key: tuple[str, str, str]) -> bool:
                for w, g in zip(parts[1:], key[1:], strict=False))
 
 
+_SHOWN_OPS = {"<=": "≤", ">=": "≥", "==": "="}
+
+
+def _describe(rule: Rule) -> str:
+    """What the expectation checks, for the Data Docs (instead of ``c3_l``/``c3_r``)."""
+    where = {"rows": f"each row of {rule.indicator}", "columns":
+             f"each column of {rule.indicator}", "submission": "each submission"}[rule.scope]
+    right = " + ".join(rule.right) or "0"
+    if rule.scope == "columns" and rule.right == ["*"]:
+        right = "sum of the rows"
+    op = _SHOWN_OPS.get(rule.op, rule.op)  # GX puts it into the page unescaped; "< " is text
+    text = f"{rule.code} ({rule.severity}), {where}: {' + '.join(rule.left)} {op} {right}"
+    return text + (f" when {rule.when[0]} {_SHOWN_OPS.get(rule.when[1], rule.when[1])} "
+                   f"{rule.when[2]:g}" if rule.when else "")
+
+
 def _fmt(v: Any) -> str:
     if v is None or v != v:
         return ""
@@ -128,7 +144,8 @@ class Validator:
         gxe = self._gx.expectations
         meta = {"rule": rule.code, "severity": rule.severity, "message": rule.message, "n": n}
         left, right = f"c{n}_l", f"c{n}_r"
-        kwargs: dict[str, Any] = {"meta": meta, "ignore_row_if": "either_value_is_missing"}
+        kwargs: dict[str, Any] = {"meta": meta, "ignore_row_if": "either_value_is_missing",
+                                  "description": _describe(rule)}
         if rule.when:
             kwargs.update(row_condition=f"c{n}_w {rule.when[1]} {rule.when[2]}",
                           condition_parser="pandas")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
+import zlib
 from datetime import date, datetime
 from io import BytesIO
 from typing import Any
@@ -59,6 +60,7 @@ class Workbook:
             raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
                                      "đoạn?); hãy gửi lại") from None
         self._check_members()
+        self._check_inflated(data)
         from python_calamine import CalamineWorkbook
 
         try:
@@ -129,6 +131,44 @@ class Workbook:
         if bad:
             raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
                                      "đoạn?); hãy gửi lại")
+
+    def _check_inflated(self, data: bytes) -> None:
+        """Inflate every member with a cap, trusting no size written in the zip headers: a
+        zip whose headers understate its content (a zip bomb in disguise) is refused before
+        any reader that trusts them sees it."""
+        corrupt = UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
+                                     "đoạn?); hãy gửi lại")
+        left = MAX_UNZIPPED_BYTES
+        for info in self._zip.infolist():
+            start = info.header_offset
+            if data[start:start + 4] != _ZIP_LOCAL:
+                raise corrupt
+            name_len, extra_len = int.from_bytes(data[start + 26:start + 28], "little"), \
+                int.from_bytes(data[start + 28:start + 30], "little")
+            begin = start + 30 + name_len + extra_len
+            raw = data[begin:begin + info.compress_size]
+            if info.compress_type == zipfile.ZIP_STORED:
+                size = len(raw)
+            elif info.compress_type == zipfile.ZIP_DEFLATED:
+                size, inflater = 0, zlib.decompressobj(-15)
+                try:
+                    chunk = inflater.decompress(raw, 1 << 20)
+                    while chunk:
+                        size += len(chunk)
+                        if size > left:
+                            break
+                        chunk = inflater.decompress(inflater.unconsumed_tail, 1 << 20)
+                    size += len(inflater.flush()) if size <= left else 0
+                except zlib.error:
+                    raise corrupt from None
+            else:  # Excel writes only stored and deflated members
+                raise corrupt
+            if size > left:
+                raise UnreadableWorkbook("Tệp có dung lượng giải nén bất thường (trên "
+                                         f"{MAX_UNZIPPED_BYTES // 1024 // 1024} MB); không xử lý")
+            if size != info.file_size:
+                raise corrupt
+            left -= size
 
     def _sheet_paths(self) -> dict[str, str]:
         """Sheet name -> worksheet XML path, from workbook.xml and its relationships."""

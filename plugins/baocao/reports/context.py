@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from baocao.periods import Period
 from baocao.programme import TOTAL, Programme
-from baocao.series import Series, build_series
+from baocao.series import Series, build_series, series_rows
 from baocao.series import notes as series_notes
 from baocao.vn_numbers import format_vn_money, format_vn_number, format_vn_percent
 from baocao.warehouse import readmodels as rm
@@ -48,7 +48,7 @@ class ReportData:
     warnings: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     series: dict[tuple[str, ...], Series] = field(default_factory=dict)
-    generated_at: datetime | None = None
+    generated_at: datetime | None = None  # when given, the empty-period text names it
 
     def total(self, refs: list[str]) -> float:
         return rm.total_of(self.totals, refs)
@@ -115,10 +115,20 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
         narratives=rm.query(engine, "current_narratives", programme=prog.code,
                             period=period.code),
         warnings=warnings,
-        series={refs: build_series(engine, prog, refs, series_periods(prog, period),
-                                   period.deadline, prog.expected_units(period))
-                for refs in series_refs(prog)},
-        generated_at=generated_at or datetime.now(rm.VN_TZ))
+        series=_report_series(engine, prog, period),
+        generated_at=generated_at)
+
+
+def _report_series(engine: Engine, prog: Programme, period: Period
+                   ) -> dict[tuple[str, ...], Series]:
+    """Every series the report compares, from one read of the warehouse."""
+    refsets = series_refs(prog)
+    periods = series_periods(prog, period)
+    rows = series_rows(engine, prog, [r.split(".")[0] for refs in refsets for r in refs],
+                       periods)
+    current = prog.expected_units(period)
+    return {refs: build_series(engine, prog, refs, periods, period.deadline, current, rows)
+            for refs in refsets}
 
 
 def _pct(part: float, whole: float) -> str:
@@ -243,10 +253,11 @@ def empty_text(data: ReportData) -> str:
     """The plain statement of a period without any accepted report ('' otherwise)."""
     if not data.empty:
         return ""
-    when = data.generated_at or datetime.now(rm.VN_TZ)
+    # no clock reading by default: the same warehouse gives the same report (and digest)
+    when = f"{data.generated_at.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}" \
+        if data.generated_at else "lập báo cáo"
     files = sum(s.files for s in data.statuses)
-    text = (f"Đến thời điểm {when.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y} chưa có đơn vị "
-            f"nào gửi báo cáo {data.period.title}")
+    text = f"Đến thời điểm {when} chưa có đơn vị nào gửi báo cáo {data.period.title}"
     if files:
         text += (f" hợp lệ (đã nhận {files} tệp nhưng đều bị từ chối hoặc trả lại để "
                  "chỉnh sửa)")
@@ -254,8 +265,8 @@ def empty_text(data: ReportData) -> str:
         return text + (": chương trình không có đơn vị nào phải báo cáo kỳ này (các đơn vị "
                        "đã kết thúc hoạt động hoặc chưa được giao nhiệm vụ báo cáo).")
     return text + (f"; cả {len(data.statuses)} đơn vị phải báo cáo đều chưa báo cáo, vì vậy "
-                   "báo cáo này chưa có số liệu tổng hợp. Danh sách đơn vị chưa báo cáo: "
-                   + (", ".join(s.unit.name for s in data.statuses) or "không có") + ".")
+                   "báo cáo này chưa có số liệu tổng hợp. Danh sách các đơn vị chưa báo cáo "
+                   "xem tại phần Tình hình gửi báo cáo của các cơ quan, đơn vị.")
 
 
 def worker_rows(data: ReportData) -> list[dict[str, str]]:
@@ -355,7 +366,7 @@ def context(data: ReportData) -> dict[str, Any]:
                 for i, s in enumerate(data.statuses, 1)]
     lead_total = _lead_total(data)
     targets = target_table(data)
-    as_of = data.data_as_of or data.generated_at or datetime.now(rm.VN_TZ)
+    as_of = data.data_as_of or data.generated_at
     w_total = data.totals.get(("W_DEP", TOTAL, "total"), 0.0)
     symbol = prog.issuer.symbol
     return {
@@ -370,7 +381,8 @@ def context(data: ReportData) -> dict[str, Any]:
         "subject": f"{prog.title} {period.title}",
         "period_title": period.title,
         "cutoff": f"từ ngày {period.cutoff_start:%d/%m/%Y} đến ngày {period.cutoff_end:%d/%m/%Y}",
-        "data_as_of": f"{as_of.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}",
+        "data_as_of": f"{as_of.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}" if as_of
+        else "chưa có số liệu",
         "w_total": N(w_total),
         "w_women": N(data.totals.get(("W_DEP", TOTAL, "women"), 0)),
         "w_ethnic": N(data.totals.get(("W_DEP", TOTAL, "ethnic"), 0)),

@@ -42,21 +42,22 @@ def render_docx(data: ReportData, draft: bool = False) -> bytes:
     ctx["chart"] = InlineImage(tpl, BytesIO(departures_chart(data)), width=Mm(160))
     tpl.render(ctx, autoescape=True)
     if draft:
-        _draft_banner(tpl.docx, ctx["data_as_of"])
+        _draft_banner(tpl.docx, ctx["data_as_of"] if data.data_as_of else None)
     buf = BytesIO()
     tpl.save(buf)
     return buf.getvalue()
 
 
-def _draft_banner(doc, data_as_of: str) -> None:
+def _draft_banner(doc, data_as_of: str | None) -> None:
     """A first paragraph 'BẢN DỰ THẢO …' (red, bold, centred) above the header table."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt, RGBColor
 
     para = doc.add_paragraph()
     para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    basis = f"số liệu đến {data_as_of}" if data_as_of else "chưa có số liệu"
     run = para.add_run(unicodedata.normalize(
-        "NFC", f"BẢN DỰ THẢO — số liệu đến {data_as_of}, chưa phải báo cáo chính thức"))
+        "NFC", f"BẢN DỰ THẢO — {basis}, chưa phải báo cáo chính thức"))
     run.bold = True
     run.font.size = Pt(12)
     run.font.name = "Times New Roman"

@@ -203,3 +203,10 @@ def return_submission(engine: Engine, submission_id: int, reason: str,
                      .values(status="returned", return_reason=reason))
         _refresh_slot(engine, conn, sub.programme, sub.period, sub.unit_code)
         return sub
+
+
+def set_receipt(engine: Engine, submission_id: int, receipt_path: str) -> None:
+    """Point a submission at its latest receipt (e.g. the notice that it was returned)."""
+    with engine.begin() as conn:
+        conn.execute(update(Submission).where(Submission.id == submission_id)
+                     .values(receipt_path=receipt_path))
