@@ -77,7 +77,25 @@ def _addr(row: int, col: int) -> str:
 
 
 def sheet_layout(prog: Programme, sheet: str, unit: Unit | None = None) -> SheetLayout:
-    """The layout of one sheet; the tasks sheet depends on the unit's own tasks."""
+    """The layout of one sheet (shared, read-only); the tasks sheet depends on the unit's
+    own tasks, the others only on the programme's indicators and dimensions."""
+    if sheet == "tasks":
+        return _sheet_layout(prog, sheet, unit)
+    key = (id(prog.indicators), id(prog.dimensions), sheet)
+    hit = _LAYOUTS.get(key)
+    if hit is None or hit[0] is not prog.indicators or hit[1] is not prog.dimensions:
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.clear()
+        hit = _LAYOUTS[key] = (prog.indicators, prog.dimensions,
+                               _sheet_layout(prog, sheet, unit))
+    return hit[2]
+
+
+# (indicators id, dimensions id, sheet) -> (indicators, dimensions, layout)
+_LAYOUTS: dict[tuple[int, int, str], tuple[list, list, SheetLayout]] = {}
+
+
+def _sheet_layout(prog: Programme, sheet: str, unit: Unit | None = None) -> SheetLayout:
     lay = SheetLayout(sheet=sheet, name=SHEET_TITLES[sheet][0])
     r = HEADER_ROWS + 1
     if sheet == "tasks":

@@ -29,13 +29,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, bindparam, select, update
 
 from baocao.parsing import ParsedSubmission, parse_submission, period_timing_problems
 from baocao.programme import Programme
 from baocao.receipts import ReceiptData, recorded_totals, render_receipt
-from baocao.warehouse.merge import FileInfo, find_by_checksum
+from baocao.warehouse.merge import (
+    FileInfo,
+    dialect_insert,
+    find_by_checksum,
+    find_by_checksums,
+)
 from baocao.warehouse.merge import record_submission as record
 from baocao.warehouse.models import IntakeClaim
 
@@ -128,35 +132,50 @@ def sweep_unroutable(root) -> list[Outcome]:
 
 
 def claim(engine: Engine, path: str, checksum: str, run_id: str) -> str:
-    """Take the file for this run: ``"new"`` (first time, or the same file sent again after
-    it was done), ``"resumed"`` (an unfinished claim: this run's own retry, or a dead run's
-    after its lease), ``""`` if another live run holds it."""
+    """Take one file for this run (see ``claim_many``)."""
+    return claim_many(engine, [(path, checksum)], run_id)[(path, checksum)]
+
+
+def claim_many(engine: Engine, files: list[tuple[str, str]], run_id: str
+               ) -> dict[tuple[str, str], str]:
+    """Take files for this run in one transaction; per (path, checksum): ``"new"`` (first
+    time, or the same file sent again after it was done), ``"resumed"`` (an unfinished
+    claim: this run's own retry, or a dead run's after its lease), ``""`` if another live
+    run holds it. Two runs racing for a file: exactly one gets it."""
     now = datetime.now(UTC)
     table = IntakeClaim.__table__
-    where = (table.c.path == path, table.c.checksum == checksum)
+    out: dict[tuple[str, str], str] = {}
     with engine.begin() as conn:
-        query = select(table).where(*where)
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update()
-        held = conn.execute(query).first()
-        if held is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(table).values(path=path, checksum=checksum,
-                                                      claimed_by=run_id, claimed_at=now,
-                                                      done=False))
-                return "new"
-            except IntegrityError:  # a racing run inserted first
-                return ""
-        if held.done:  # sent again under the same name: a new arrival (one run wins)
-            taken = conn.execute(update(table).where(*where, table.c.done.is_(True))
-                                 .values(claimed_by=run_id, claimed_at=now, done=False))
-            return "new" if taken.rowcount == 1 else ""
-        claimed_at = _aware(held.claimed_at)
-        if held.claimed_by == run_id or now - claimed_at > CLAIM_LEASE:
-            conn.execute(update(table).where(*where).values(claimed_by=run_id, claimed_at=now))
-            return "resumed"
-        return ""
+        for start in range(0, len(files), 400):  # bound the IN list
+            part = files[start:start + 400]
+            query = select(table).where(table.c.path.in_({p for p, _ in part}))
+            if engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            held = {(r.path, r.checksum): r for r in conn.execute(query)}
+            fresh = [f for f in part if f not in held]
+            if fresh:
+                stmt = dialect_insert(engine, table).values(
+                    [{"path": p, "checksum": c, "claimed_by": run_id, "claimed_at": now,
+                      "done": False} for p, c in fresh]).on_conflict_do_nothing()
+                got = {(r.path, r.checksum) for r in conn.execute(
+                    stmt.returning(table.c.path, table.c.checksum))}
+                out.update({f: "new" if f in got else "" for f in fresh})
+            for (path, checksum), row in held.items():
+                if (path, checksum) not in part:
+                    continue
+                where = (table.c.path == path, table.c.checksum == checksum)
+                if row.done:  # sent again under the same name: a new arrival (one run wins)
+                    taken = conn.execute(update(table).where(*where, table.c.done.is_(True))
+                                         .values(claimed_by=run_id, claimed_at=now,
+                                                 done=False))
+                    out[(path, checksum)] = "new" if taken.rowcount == 1 else ""
+                elif row.claimed_by == run_id or now - _aware(row.claimed_at) > CLAIM_LEASE:
+                    conn.execute(update(table).where(*where)
+                                 .values(claimed_by=run_id, claimed_at=now))
+                    out[(path, checksum)] = "resumed"
+                else:
+                    out[(path, checksum)] = ""
+    return out
 
 
 def expire_claims(engine: Engine, run_id: str) -> None:
@@ -168,10 +187,18 @@ def expire_claims(engine: Engine, run_id: str) -> None:
 
 
 def release(engine: Engine, path: str, checksum: str) -> None:
+    release_many(engine, [(path, checksum)])
+
+
+def release_many(engine: Engine, files: list[tuple[str, str]]) -> None:
+    """Mark finished files' claims done (one transaction)."""
+    if not files:
+        return
+    table = IntakeClaim.__table__
     with engine.begin() as conn:
-        conn.execute(update(IntakeClaim).where(IntakeClaim.path == path,
-                                               IntakeClaim.checksum == checksum)
-                     .values(done=True))
+        conn.execute(update(table).where(table.c.path == bindparam("p"),
+                                         table.c.checksum == bindparam("c"))
+                     .values(done=True), [{"p": p, "c": c} for p, c in files])
 
 
 @dataclass
@@ -221,16 +248,22 @@ class _Pending:
 
 
 def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
-          now: datetime) -> Outcome | _Pending:
-    """Read and claim one file; answer duplicates at once; parse the rest."""
+          now: datetime, pre: tuple | None = None, done: list | None = None
+          ) -> Outcome | _Pending:
+    """Read and claim one file; answer duplicates at once; parse the rest. ``pre`` is
+    (data, checksum, claim, existing submission) when the run read and claimed a batch;
+    ``done`` collects finished claims to release in one go."""
     src = root / item.path
-    data = src.read_bytes()
-    checksum = hashlib.sha256(data).hexdigest()
-    taken = claim(engine, item.path, checksum, run_id)
+    if pre is None:
+        data = src.read_bytes()
+        checksum = hashlib.sha256(data).hexdigest()
+        taken = claim(engine, item.path, checksum, run_id)
+        existing = find_by_checksum(engine, checksum) if taken else None
+    else:
+        data, checksum, taken, existing = pre
     if not taken:
         return Outcome(item.path, item.unit_code, "skipped")
     received_at = _mtime(src)
-    existing = find_by_checksum(engine, checksum)
     if existing is None or (taken == "resumed" and existing.bucket_path == item.path):
         # new; or recorded by an interrupted run of this very file: recording again is a
         # no-op, the receipt and the archive copy are (re)written under the same names
@@ -251,13 +284,21 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
         processed_at=now, reason=f"Tệp đã được nhận lúc {first:%H:%M ngày %d/%m/%Y} "
         f"(kết quả lần đó: {OUTCOME_TEXT.get(existing.status, existing.status)})."))
     _copy_then_delete(src, root / archive_rel)
-    release(engine, item.path, checksum)
+    _release(engine, item.path, checksum, done)
     log.info("%s: duplicate of submission %s", item.path, existing.id)
     return Outcome(item.path, item.unit_code, "duplicate", existing.period, existing.id,
                    receipt=receipt_rel, archive=archive_rel)
 
 
-def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime) -> Outcome:
+def _release(engine: Engine, path: str, checksum: str, done: list | None) -> None:
+    if done is None:
+        release(engine, path, checksum)
+    else:
+        done.append((path, checksum))
+
+
+def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime,
+            done: list | None = None) -> Outcome:
     """Write the receipt, record in the warehouse (one transaction), archive, release."""
     item, parsed = p.item, p.parsed
     accepted = not parsed.errors
@@ -280,7 +321,7 @@ def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime) -
         version=merged.version, problems=parsed.problems,
         totals=recorded_totals(prog, parsed) if accepted else []))
     _copy_then_delete(root / item.path, root / archive_rel)
-    release(engine, item.path, p.checksum)
+    _release(engine, item.path, p.checksum, done)
     out = Outcome(item.path, item.unit_code, "accepted" if accepted else "rejected",
                   parsed.period, merged.submission_id, merged.version, late,
                   len(parsed.errors), len(parsed.problems) - len(parsed.errors),
@@ -333,6 +374,45 @@ def unreachable(exc: BaseException | None) -> bool:
     return False
 
 
+READ_BATCH = 100  # files read, claimed and looked up together (bounds memory)
+
+
+def _take_batch(root, engine: Engine, prog: Programme, items: list[InboxFile], run_id: str,
+                now: datetime, done: list) -> list[tuple[InboxFile, Any]]:
+    """Read a batch of files, claim them and look their checksums up in one transaction
+    each, then take them one by one; per file an Outcome, a _Pending, or None (failed, it
+    stays in the inbox). An outage stops the run."""
+    reads: list[tuple[InboxFile, bytes, str]] = []
+    out: list[tuple[InboxFile, Any]] = []
+    for item in items:
+        try:
+            data = (root / item.path).read_bytes()
+        except Exception as exc:
+            _abort_if_unreachable(exc, engine, run_id, item.path)
+            log.exception("%s: failed; it stays in the inbox for the next run", item.path)
+            out.append((item, None))
+            continue
+        reads.append((item, data, hashlib.sha256(data).hexdigest()))
+    if not reads:
+        return out
+    try:
+        claims = claim_many(engine, [(i.path, c) for i, _d, c in reads], run_id)
+        existing = find_by_checksums(engine, {c for i, _d, c in reads if claims[(i.path, c)]})
+    except Exception as exc:
+        _abort_if_unreachable(exc, engine, run_id, reads[0][0].path)
+        raise
+    for item, data, checksum in reads:
+        try:
+            out.append((item, _take(root, engine, prog, item, run_id, now, pre=(
+                data, checksum, claims[(item.path, checksum)], existing.get(checksum)),
+                done=done)))
+        except Exception as exc:
+            _abort_if_unreachable(exc, engine, run_id, item.path)
+            log.exception("%s: failed; it stays in the inbox for the next run", item.path)
+            out.append((item, None))
+    return out
+
+
 def _abort_if_unreachable(exc: Exception, engine: Engine, run_id: str, path: str) -> None:
     """Stop the whole run on an outage (the task retries with backoff) instead of failing
     every remaining file one by one; unfinished claims are left to the retry."""
@@ -365,18 +445,17 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
     for start in range(0, len(items), chunk):
         now = datetime.now(UTC)
         pending: list[_Pending] = []
-        for item in items[start:start + chunk]:
-            try:
-                taken = _take(root, engine, prog, item, run_id, now)
-            except Exception as exc:
-                _abort_if_unreachable(exc, engine, run_id, item.path)
-                log.exception("%s: failed; it stays in the inbox for the next run", item.path)
-                failed.append(item.path)
-                continue
-            if isinstance(taken, _Pending):
-                pending.append(taken)
-            else:
-                outcomes.append(taken)
+        done: list[tuple[str, str]] = []
+        batch = items[start:start + chunk]
+        for first in range(0, len(batch), READ_BATCH):
+            for item, taken in _take_batch(root, engine, prog, batch[first:first + READ_BATCH],
+                                           run_id, now, done):
+                if isinstance(taken, _Pending):
+                    pending.append(taken)
+                elif isinstance(taken, Outcome):
+                    outcomes.append(taken)
+                else:
+                    failed.append(item.path)
         readable = [p for p in pending if p.parsed.readable]
         summaries = validator.validate_many([
             (p.parsed, prog.unit_sheets(prog.unit(p.item.unit_code,
@@ -393,12 +472,13 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
                 continue
             seen.add(p.checksum)
             try:
-                outcomes.append(_finish(root, engine, prog, p, now))
+                outcomes.append(_finish(root, engine, prog, p, now, done))
             except Exception as exc:
                 _abort_if_unreachable(exc, engine, run_id, p.item.path)
                 log.exception("%s: failed; it stays in the inbox for the next run",
                               p.item.path)
                 failed.append(p.item.path)
+        release_many(engine, done)
         for item in twins:  # now recorded: taken again, each is answered "already received"
             try:
                 taken = _take(root, engine, prog, item, run_id, now)

@@ -36,6 +36,10 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# units list id -> (the list, code -> units); the list is held so its id is not reused
+_UNIT_INDEX: dict[int, tuple[list, dict[str, list]]] = {}
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -247,7 +251,15 @@ class Programme(_Model):
                 for n, t in enumerate(tasks, 1)]
 
     def units_by_code(self, code: str) -> list[Unit]:
-        return [u for u in self.units if u.code == code]
+        hit = _UNIT_INDEX.get(id(self.units))
+        if hit is None or hit[0] is not self.units:  # built once per units list
+            index: dict[str, list[Unit]] = {}
+            for u in self.units:
+                index.setdefault(u.code, []).append(u)
+            if len(_UNIT_INDEX) > 64:
+                _UNIT_INDEX.clear()
+            hit = _UNIT_INDEX[id(self.units)] = (self.units, index)
+        return list(hit[1].get(code, ()))
 
     def unit(self, code: str, on: date | None = None) -> Unit:
         """The unit with ``code`` active on ``on`` (or the only/latest one)."""

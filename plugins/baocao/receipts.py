@@ -54,8 +54,11 @@ def _env(templates_dir: str | None = None) -> Environment:
 def recorded_totals(prog: Programme, parsed: ParsedSubmission) -> list[tuple[str, str]]:
     """One line per indicator: its total as recorded (the total row where the form has one)."""
     out = []
+    by_ind: dict[str, list] = {}
+    for v in parsed.values:
+        by_ind.setdefault(v.indicator, []).append(v)
     for ind in prog.indicators:
-        vals = [v for v in parsed.values if v.indicator == ind.code]
+        vals = by_ind.get(ind.code, [])
         if not vals:
             continue
         if ind.total_row:

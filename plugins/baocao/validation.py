@@ -162,7 +162,10 @@ class Validator:
     def _lines(self, key: str, rules: list[tuple[int, Rule]], values: Values):
         """(label, {column: value}) for each frame row this submission contributes."""
         if key == "submission":
-            return [("", {f"c{n}_{s}": self._sum_refs(refs, values)
+            by_ind: dict[str, list[tuple[str, str, str]]] = {}
+            for k in values:
+                by_ind.setdefault(k[0], []).append(k)
+            return [("", {f"c{n}_{s}": self._sum_refs(refs, values, by_ind)
                           for n, r in rules for s, refs in _sides(r)})]
         rows_scope = key.startswith("rows")
         ind = self.prog.indicator(rules[0][1].indicator or "")
@@ -183,11 +186,13 @@ class Validator:
         return out
 
     @staticmethod
-    def _sum_refs(refs: list[str], values: Values) -> float | None:
+    def _sum_refs(refs: list[str], values: Values,
+                  by_ind: dict[str, list[tuple[str, str, str]]] | None = None) -> float | None:
         """Sum of submission-scope references; None if one matches no value."""
         total = 0.0
         for ref in refs:
-            keys = [k for k in values if _matches(ref, k)]
+            pool = values if by_ind is None else by_ind.get(ref.split(".", 1)[0], ())
+            keys = [k for k in pool if _matches(ref, k)]
             if not keys:
                 return None
             total += sum(values[k] for k in keys)

@@ -59,6 +59,7 @@ class Workbook:
         except Exception:  # noqa: BLE001 - a central directory that lies
             raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
                                      "đoạn?); hãy gửi lại") from None
+        self._xml: dict[str, bytes] = {}  # worksheet parts, inflated once by the guard
         self._check_members()
         self._check_inflated(data)
         from python_calamine import CalamineWorkbook
@@ -124,18 +125,12 @@ class Workbook:
                                      "ở định dạng .xlsx (Excel Workbook)")
         # external links are reported cell by cell by the parser (values are never fetched)
         self.external_links = any(n.startswith("xl/externalLinks/") for n in names)
-        try:
-            bad = self._zip.testzip()
-        except Exception:  # noqa: BLE001
-            bad = "?"
-        if bad:
-            raise UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
-                                     "đoạn?); hãy gửi lại")
 
     def _check_inflated(self, data: bytes) -> None:
         """Inflate every member with a cap, trusting no size written in the zip headers: a
         zip whose headers understate its content (a zip bomb in disguise) is refused before
-        any reader that trusts them sees it."""
+        any reader that trusts them sees it. Sizes and CRCs are checked (a truncated or
+        damaged member is refused); worksheet XML is kept for the formula scan."""
         corrupt = UnreadableWorkbook("Tệp nén bị hỏng hoặc không đầy đủ (tải lên bị gián "
                                      "đoạn?); hãy gửi lại")
         left = MAX_UNZIPPED_BYTES
@@ -147,18 +142,28 @@ class Workbook:
                 int.from_bytes(data[start + 28:start + 30], "little")
             begin = start + 30 + name_len + extra_len
             raw = data[begin:begin + info.compress_size]
+            keep = info.filename.startswith("xl/worksheets/") and \
+                info.filename.endswith(".xml")
+            parts: list[bytes] = []
             if info.compress_type == zipfile.ZIP_STORED:
-                size = len(raw)
+                size, crc = len(raw), zlib.crc32(raw)
+                parts.append(raw)
             elif info.compress_type == zipfile.ZIP_DEFLATED:
-                size, inflater = 0, zlib.decompressobj(-15)
+                size, crc, inflater = 0, 0, zlib.decompressobj(-15)
                 try:
                     chunk = inflater.decompress(raw, 1 << 20)
                     while chunk:
                         size += len(chunk)
                         if size > left:
                             break
+                        crc = zlib.crc32(chunk, crc)
+                        if keep:
+                            parts.append(chunk)
                         chunk = inflater.decompress(inflater.unconsumed_tail, 1 << 20)
-                    size += len(inflater.flush()) if size <= left else 0
+                    if size <= left:
+                        tail = inflater.flush()
+                        size, crc = size + len(tail), zlib.crc32(tail, crc)
+                        parts.append(tail)
                 except zlib.error:
                     raise corrupt from None
             else:  # Excel writes only stored and deflated members
@@ -166,8 +171,10 @@ class Workbook:
             if size > left:
                 raise UnreadableWorkbook("Tệp có dung lượng giải nén bất thường (trên "
                                          f"{MAX_UNZIPPED_BYTES // 1024 // 1024} MB); không xử lý")
-            if size != info.file_size:
+            if size != info.file_size or crc != info.CRC:
                 raise corrupt
+            if keep:
+                self._xml[info.filename] = b"".join(parts)
             left -= size
 
     def _sheet_paths(self) -> dict[str, str]:
@@ -210,10 +217,7 @@ class Workbook:
         return self._values[sheet]
 
     def _sheet_xml(self, sheet: str) -> bytes:
-        path = self._paths.get(sheet)
-        if not path or path not in self._zip.namelist():
-            return b""
-        return self._zip.read(path)
+        return self._xml.get(self._paths.get(sheet, ""), b"")
 
     def _check_extent(self, sheet: str) -> None:
         """Refuse a sheet with cells far outside any form before the dense reader sees it."""

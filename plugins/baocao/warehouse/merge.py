@@ -47,7 +47,8 @@ class MergeResult:
     is_current: bool
 
 
-def _insert(engine: Engine, table):
+def dialect_insert(engine: Engine, table):
+    """INSERT with the dialect's ON CONFLICT support (SQLite and PostgreSQL)."""
     dialect = engine.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -60,7 +61,7 @@ def upsert(engine: Engine, conn, table, rows: list[dict[str, Any]], keys: list[s
     """Insert or update ``rows`` on the primary/unique ``keys`` (SQLite and PostgreSQL)."""
     if not rows:
         return
-    stmt = _insert(engine, table)
+    stmt = dialect_insert(engine, table)
     cols = [c for c in rows[0] if c not in keys]
     stmt = stmt.on_conflict_do_update(index_elements=keys,
                                       set_={c: stmt.excluded[c] for c in cols})
@@ -91,6 +92,9 @@ def find_by_checksum(engine: Engine, checksum: str):
                             .where(Submission.checksum == checksum)).first()
 
 
+_INSERT_SUBMISSION = insert(Submission).returning(Submission.id)  # built once: hot path
+
+
 def record_submission(engine: Engine, prog: Programme, parsed: ParsedSubmission,
                       info: FileInfo, *, accepted: bool, late: bool,
                       validation: dict[str, Any], archive_path: str = "",
@@ -108,7 +112,7 @@ def record_submission(engine: Engine, prog: Programme, parsed: ParsedSubmission,
             return MergeResult(existing.id, True, existing.version, bool(existing.is_current))
         errors = [p for p in parsed.problems if p.severity == "error"]
         warnings = [p for p in parsed.problems if p.severity == "warning"]
-        sub_id = conn.execute(insert(Submission).values(
+        sub_id = conn.execute(_INSERT_SUBMISSION, dict(
             programme=prog.code, period=parsed.period or "", unit_code=parsed.unit,
             unit_valid_from=parsed.unit_valid_from, file_name=info.file_name,
             bucket_path=info.bucket_path, archive_path=archive_path, receipt_path=receipt_path,
@@ -118,7 +122,7 @@ def record_submission(engine: Engine, prog: Programme, parsed: ParsedSubmission,
             rules_run=validation.get("rules_run", 0),
             rules_failed=validation.get("rules_failed", 0), errors=len(errors),
             warnings=len(warnings), validation=validation, return_reason="",
-        ).returning(Submission.id)).scalar_one()
+        )).scalar_one()
         if errors or warnings:
             conn.execute(insert(Issue), [_issue(sub_id, p) for p in errors + warnings])
         if not accepted:
@@ -157,7 +161,7 @@ def _refresh_slot(engine: Engine, conn, programme: str, period: str, unit: str,
                   sub_id: int | None = None) -> tuple[int | None, bool]:
     """Lock the slot, renumber accepted versions by time received, point at the newest."""
     slot_key = {"programme": programme, "period": period, "unit_code": unit}
-    conn.execute(_insert(engine, ReportSlot.__table__).values(**slot_key,
+    conn.execute(dialect_insert(engine, ReportSlot.__table__).values(**slot_key,
                  current_submission_id=None).on_conflict_do_nothing())
     lock = select(ReportSlot).where(*[getattr(ReportSlot, k) == v for k, v in slot_key.items()])
     if engine.dialect.name == "postgresql":
@@ -210,3 +214,15 @@ def set_receipt(engine: Engine, submission_id: int, receipt_path: str) -> None:
     with engine.begin() as conn:
         conn.execute(update(Submission).where(Submission.id == submission_id)
                      .values(receipt_path=receipt_path))
+
+
+def find_by_checksums(engine: Engine, checksums: set[str]) -> dict[str, Any]:
+    """Submission rows by checksum for many files at once (absent ones are left out)."""
+    out: dict[str, Any] = {}
+    wanted = sorted(checksums)
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 400):
+            for row in conn.execute(select(Submission.__table__).where(
+                    Submission.checksum.in_(wanted[start:start + 400]))):
+                out[row.checksum] = row
+    return out
