@@ -105,3 +105,24 @@ def test_list_inbox_reads_vietnamese_names(env):
     drop(root, "SNV", "Báo cáo quý.xlsx", b"x", datetime.now(UTC))
     [item] = list_inbox(root)
     assert (item.unit_code, item.file_name) == ("SNV", "Báo cáo quý.xlsx")
+
+
+def test_oversized_file_is_read_no_further_than_the_limit(tmp_path, programme):
+    """Memory stays bounded: a 12 MB upload is hashed in full but only its head is kept,
+    and the receipt still gives its real size."""
+    import hashlib
+
+    from airflow.sdk import ObjectStoragePath
+
+    from baocao.intake import read_capped
+    from baocao.parsing import parse_submission
+    from baocao.workbook import MAX_FILE_BYTES
+
+    blob = b"PK\x03\x04" + os.urandom(12 * 1024 * 1024)
+    (tmp_path / "big.xlsx").write_bytes(blob)
+    data, checksum, size = read_capped(ObjectStoragePath(f"file://{tmp_path}") / "big.xlsx")
+    assert len(data) == MAX_FILE_BYTES + 1 and size == len(blob)
+    assert checksum == hashlib.sha256(blob).hexdigest()
+    unit = programme.expected_units(programme.period(PERIOD))[0]
+    [problem] = parse_submission(data, programme, unit.code, size).problems
+    assert "Tệp quá lớn (12,0 MB)" in problem.message

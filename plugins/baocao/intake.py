@@ -255,21 +255,20 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
     ``done`` collects finished claims to release in one go."""
     src = root / item.path
     if pre is None:
-        data = src.read_bytes()
-        checksum = hashlib.sha256(data).hexdigest()
+        data, checksum, size = read_capped(src)
         taken = claim(engine, item.path, checksum, run_id)
         existing = find_by_checksum(engine, checksum) if taken else None
     else:
-        data, checksum, taken, existing = pre
+        data, checksum, taken, existing, size = pre
     if not taken:
         return Outcome(item.path, item.unit_code, "skipped")
     received_at = _mtime(src)
     if existing is None or (taken == "resumed" and existing.bucket_path == item.path):
         # new; or recorded by an interrupted run of this very file: recording again is a
         # no-op, the receipt and the archive copy are (re)written under the same names
-        parsed = parse_submission(data, prog, item.unit_code)
+        parsed = parse_submission(data, prog, item.unit_code, size)
         parsed.problems.extend(period_timing_problems(prog, parsed, received_at))
-        return _Pending(item, checksum, len(data), received_at, parsed,
+        return _Pending(item, checksum, size, received_at, parsed,
                         {"rules_run": 0, "rules_passed": 0, "rules_failed": 0,
                          "failed_rules": []})
     stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
@@ -374,7 +373,31 @@ def unreachable(exc: BaseException | None) -> bool:
     return False
 
 
+def _release_quietly(engine: Engine, done: list[tuple[str, str]]) -> None:
+    try:
+        release_many(engine, done)
+    except Exception:  # noqa: BLE001 - the warehouse may be what is down; leases expire
+        log.warning("could not mark %d finished claim(s) done", len(done))
+
+
 READ_BATCH = 100  # files read, claimed and looked up together (bounds memory)
+
+
+def read_capped(path) -> tuple[bytes, str, int]:
+    """(data, sha256, size) of a file; past the size limit only the head is kept (the rest
+    is hashed as it streams by), so a huge upload never sits in memory."""
+    from baocao.workbook import MAX_FILE_BYTES
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+        digest.update(data)
+        size = len(data)
+        if size > MAX_FILE_BYTES:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+    return data, digest.hexdigest(), size
 
 
 def _take_batch(root, engine: Engine, prog: Programme, items: list[InboxFile], run_id: str,
@@ -382,29 +405,27 @@ def _take_batch(root, engine: Engine, prog: Programme, items: list[InboxFile], r
     """Read a batch of files, claim them and look their checksums up in one transaction
     each, then take them one by one; per file an Outcome, a _Pending, or None (failed, it
     stays in the inbox). An outage stops the run."""
-    reads: list[tuple[InboxFile, bytes, str]] = []
+    reads: list[tuple[InboxFile, bytes, str, int]] = []
     out: list[tuple[InboxFile, Any]] = []
     for item in items:
         try:
-            data = (root / item.path).read_bytes()
+            reads.append((item, *read_capped(root / item.path)))
         except Exception as exc:
             _abort_if_unreachable(exc, engine, run_id, item.path)
             log.exception("%s: failed; it stays in the inbox for the next run", item.path)
             out.append((item, None))
-            continue
-        reads.append((item, data, hashlib.sha256(data).hexdigest()))
     if not reads:
         return out
     try:
-        claims = claim_many(engine, [(i.path, c) for i, _d, c in reads], run_id)
-        existing = find_by_checksums(engine, {c for i, _d, c in reads if claims[(i.path, c)]})
+        claims = claim_many(engine, [(r[0].path, r[2]) for r in reads], run_id)
+        existing = find_by_checksums(engine, {r[2] for r in reads if claims[(r[0].path, r[2])]})
     except Exception as exc:
         _abort_if_unreachable(exc, engine, run_id, reads[0][0].path)
         raise
-    for item, data, checksum in reads:
+    for item, data, checksum, size in reads:
         try:
             out.append((item, _take(root, engine, prog, item, run_id, now, pre=(
-                data, checksum, claims[(item.path, checksum)], existing.get(checksum)),
+                data, checksum, claims[(item.path, checksum)], existing.get(checksum), size),
                 done=done)))
         except Exception as exc:
             _abort_if_unreachable(exc, engine, run_id, item.path)
@@ -446,39 +467,41 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
         now = datetime.now(UTC)
         pending: list[_Pending] = []
         done: list[tuple[str, str]] = []
-        batch = items[start:start + chunk]
-        for first in range(0, len(batch), READ_BATCH):
-            for item, taken in _take_batch(root, engine, prog, batch[first:first + READ_BATCH],
-                                           run_id, now, done):
-                if isinstance(taken, _Pending):
-                    pending.append(taken)
-                elif isinstance(taken, Outcome):
-                    outcomes.append(taken)
-                else:
-                    failed.append(item.path)
-        readable = [p for p in pending if p.parsed.readable]
-        summaries = validator.validate_many([
-            (p.parsed, prog.unit_sheets(prog.unit(p.item.unit_code,
-                                                  prog.period(p.parsed.period).deadline)))
-            for p in readable])
-        for p, summary in zip(readable, summaries, strict=True):
-            p.summary = summary.as_dict()
-            p.parsed.problems.extend(year_on_year_warnings(engine, prog, p.parsed))
-        twins: list[InboxFile] = []
-        seen: set[str] = set()
-        for p in sorted(pending, key=lambda p: p.received_at):  # versions in arrival order
-            if p.checksum in seen:  # the same bytes twice in one chunk: answered below
-                twins.append(p.item)
-                continue
-            seen.add(p.checksum)
-            try:
-                outcomes.append(_finish(root, engine, prog, p, now, done))
-            except Exception as exc:
-                _abort_if_unreachable(exc, engine, run_id, p.item.path)
-                log.exception("%s: failed; it stays in the inbox for the next run",
-                              p.item.path)
-                failed.append(p.item.path)
-        release_many(engine, done)
+        try:
+            batch = items[start:start + chunk]
+            for first in range(0, len(batch), READ_BATCH):
+                for item, taken in _take_batch(root, engine, prog, batch[first:first + READ_BATCH],
+                                               run_id, now, done):
+                    if isinstance(taken, _Pending):
+                        pending.append(taken)
+                    elif isinstance(taken, Outcome):
+                        outcomes.append(taken)
+                    else:
+                        failed.append(item.path)
+            readable = [p for p in pending if p.parsed.readable]
+            summaries = validator.validate_many([
+                (p.parsed, prog.unit_sheets(prog.unit(p.item.unit_code,
+                                                      prog.period(p.parsed.period).deadline)))
+                for p in readable])
+            for p, summary in zip(readable, summaries, strict=True):
+                p.summary = summary.as_dict()
+                p.parsed.problems.extend(year_on_year_warnings(engine, prog, p.parsed))
+            twins: list[InboxFile] = []
+            seen: set[str] = set()
+            for p in sorted(pending, key=lambda p: p.received_at):  # versions in arrival order
+                if p.checksum in seen:  # the same bytes twice in one chunk: answered below
+                    twins.append(p.item)
+                    continue
+                seen.add(p.checksum)
+                try:
+                    outcomes.append(_finish(root, engine, prog, p, now, done))
+                except Exception as exc:
+                    _abort_if_unreachable(exc, engine, run_id, p.item.path)
+                    log.exception("%s: failed; it stays in the inbox for the next run",
+                                  p.item.path)
+                    failed.append(p.item.path)
+        finally:  # finished files are marked done even when an outage stops the run
+            _release_quietly(engine, done)
         for item in twins:  # now recorded: taken again, each is answered "already received"
             try:
                 taken = _take(root, engine, prog, item, run_id, now)

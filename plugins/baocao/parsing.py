@@ -110,8 +110,10 @@ def _show(raw: Any) -> str:
     return text[:80] + ("…" if len(text) > 80 else "")
 
 
-def parse_submission(data: bytes, prog: Programme, unit_code: str) -> ParsedSubmission:
+def parse_submission(data: bytes, prog: Programme, unit_code: str,
+                     size: int | None = None) -> ParsedSubmission:
     """Parse a workbook dropped in ``inbox/<unit_code>/``; the period comes from the form.
+    ``size`` is the file's real size when ``data`` is only its head (oversized files).
 
     Every problem is collected in ``problems``; nothing is raised for bad input.
     """
@@ -122,7 +124,7 @@ def parse_submission(data: bytes, prog: Programme, unit_code: str) -> ParsedSubm
             "tệp vào thư mục inbox/<mã đơn vị>/ ghi trên biểu mẫu (mục Hướng dẫn)",
             value=unit_code))
     try:
-        _parse(data, prog, unit_code, sub)
+        _parse(data, prog, unit_code, sub, size)
     except UnreadableWorkbook as exc:
         sub.problems.append(Problem(str(exc), exc.sheet, exc.cell))
         sub.unit_valid_from = None  # content rules must not run on a half-read file
@@ -135,8 +137,9 @@ def parse_submission(data: bytes, prog: Programme, unit_code: str) -> ParsedSubm
     return sub
 
 
-def _parse(data: bytes, prog: Programme, unit_code: str, sub: ParsedSubmission) -> None:
-    wb = Workbook(data)
+def _parse(data: bytes, prog: Programme, unit_code: str, sub: ParsedSubmission,
+           size: int | None = None) -> None:
+    wb = Workbook(data, size)
     resolved = _check_meta(wb, sub, prog, unit_code)
     if resolved is None:
         return

@@ -52,8 +52,10 @@ def _nfc(text: str) -> str:
 class Workbook:
     """Values and formula cells of a received .xlsx, by sheet name and cell address."""
 
-    def __init__(self, data: bytes) -> None:
-        self._check_container(data)
+    def __init__(self, data: bytes, size: int | None = None) -> None:
+        """``size``: the file's real size when ``data`` is only its head (an oversized
+        file is read no further than the limit)."""
+        self._check_container(data, len(data) if size is None else size)
         try:
             self._zip = zipfile.ZipFile(BytesIO(data))
         except Exception:  # noqa: BLE001 - a central directory that lies
@@ -76,11 +78,11 @@ class Workbook:
 
     # ----- guards ----------------------------------------------------------------------
     @staticmethod
-    def _check_container(data: bytes) -> None:
+    def _check_container(data: bytes, total: int) -> None:
         if not data:
             raise UnreadableWorkbook("Tệp rỗng (0 byte). Hãy lưu lại biểu mẫu rồi gửi lại")
-        if len(data) > MAX_FILE_BYTES:
-            size = f"{len(data) / 1024 / 1024:.1f}".replace(".", ",")
+        if max(total, len(data)) > MAX_FILE_BYTES:
+            size = f"{max(total, len(data)) / 1024 / 1024:.1f}".replace(".", ",")
             raise UnreadableWorkbook(f"Tệp quá lớn ({size} MB); biểu mẫu không quá "
                                      f"{MAX_FILE_BYTES // 1024 // 1024} MB")
         if data.startswith(_CFB):
