@@ -301,3 +301,16 @@ def test_outages_are_told_apart_from_bad_files():
         assert unreachable(wrapped)  # found through the cause chain
     assert not unreachable(ValueError("not a workbook"))
     assert not unreachable(KeyError("W_DEP"))
+
+
+def test_missing_bucket_fails_loudly(moto, tmp_path):
+    """A wrong bucket name must fail the intake task, not look like an empty inbox."""
+    from baocao.pipeline import intake_inbox
+
+    with configured(bucket_url="s3://no-such-bucket-baocao", bucket_conn_id=CONN_ID,
+                    warehouse_url=f"sqlite:///{tmp_path / 'wh.sqlite'}"):
+        from baocao.pipeline import prepare_warehouse
+
+        prepare_warehouse("lang-son")
+        with pytest.raises(RuntimeError, match="does not exist or is not accessible"):
+            intake_inbox("lang-son", "run-missing")

@@ -43,9 +43,15 @@ def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     from baocao.validation import Validator
 
     prog = load_programme(programme)
+    root = bucket_root()
+    if root.protocol == "file":
+        root.mkdir(parents=True, exist_ok=True)  # the embedded default starts empty
+    elif not root.exists():  # a missing bucket is an outage, not "no files"
+        raise RuntimeError(f"intake bucket {root} does not exist or is not accessible with "
+                           f"connection {settings().bucket_conn_id!r}")
     validator = Validator(prog, data_docs_dir=settings().data_docs_dir / prog.code)
     try:
-        outcomes = run_intake(prog, engine(), bucket_root(), run_id, validator=validator)
+        outcomes = run_intake(prog, engine(), root, run_id, validator=validator)
     finally:
         docs = _build_data_docs(validator)
     counts: dict[str, int] = {}
