@@ -79,6 +79,13 @@ def test_drafts_and_finals_are_versioned_and_never_overwritten(live, programme):
     assert len(_files(base)) == 6
     draft_doc = Document(str(base / "du-thao" / f"bao-cao-lang-son-{PERIOD}-du-thao-v2.docx"))
     assert draft_doc.paragraphs[0].text.startswith("BẢN DỰ THẢO")
+    from openpyxl import load_workbook
+
+    draft_xlsx = load_workbook(base / "du-thao" / f"bao-cao-lang-son-{PERIOD}-du-thao-v2.xlsx")
+    assert all(ws["A2"].value.startswith("BẢN DỰ THẢO") and
+               ws.oddHeader.center.text == "BẢN DỰ THẢO" for ws in draft_xlsx.worksheets)
+    final_xlsx = load_workbook(final["paths"]["xlsx"].removeprefix("file://"))
+    assert not any("DỰ THẢO" in str(ws["A2"].value) for ws in final_xlsx.worksheets)
     final_doc = Document(final["paths"]["docx"].removeprefix("file://"))
     assert not any("DỰ THẢO" in p.text for p in final_doc.paragraphs)
     assert any("Lạng Sơn, ngày 20 tháng 6 năm 2026" in p.text for t in final_doc.tables

@@ -193,9 +193,10 @@ def cmd_outputs(args) -> int:
     rows = query(engine(), "submission_status", programme=prog.code, period=args.period)
     label = {"accepted": "đã tiếp nhận", "rejected": "BỊ TỪ CHỐI", "returned": "bị trả lại"}
     recorded = {r["receipt_path"] for r in rows}
-    others = sorted(str(p.path)[len(str(root.path)) + 1:]
-                    for p in (root / "receipts").rglob("*.html")
-                    if str(p.path)[len(str(root.path)) + 1:] not in recorded) \
+    codes = {u.code for u in prog.units}
+    others = sorted(rel for rel in (str(p.path)[len(str(root.path)) + 1:]
+                                    for p in (root / "receipts").rglob("*.html"))
+                    if rel not in recorded and rel.split("/")[1] in codes) \
         if (root / "receipts").exists() else []
     print(f"Receipts ({len(rows)} files recorded for {args.period}, "
           f"{len(others)} other answers such as 'already received'):")

@@ -99,7 +99,7 @@ def publish_report(engine: Engine, prog: Programme, data, kind: str) -> Publishe
         version += 1  # files outlive a lost warehouse: never write over one
     stem = f"{folder}/{_stem(prog.code, period, kind, version)}"
     docx = render_docx(data, draft=kind == "draft")
-    xlsx = render_xlsx(data)
+    xlsx = render_xlsx(data, draft=kind == "draft")
     paths = {"docx": store(root, f"{stem}.docx", docx), "xlsx": store(root, f"{stem}.xlsx", xlsx)}
     with engine.begin() as conn:
         conn.execute(insert(R).values(programme=prog.code, period=period, kind=kind,

@@ -73,7 +73,8 @@ def _sheet(wb: Workbook, name: str, title: str, subtitle: str, headers: list[str
     return ws
 
 
-def render_xlsx(data: ReportData) -> bytes:
+def render_xlsx(data: ReportData, draft: bool = False) -> bytes:
+    """The annexes as .xlsx bytes; a draft says so on every sheet and every printed page."""
     prog, period = data.prog, data.period
     wb = Workbook()
     wb.remove(wb.active)
@@ -90,7 +91,14 @@ def render_xlsx(data: ReportData) -> bytes:
     if not notice:
         _status_sheet(wb, data, sub)
     _warnings_sheet(wb, data, sub, notice)
-    wb.properties.title = f"Phụ lục báo cáo {period.title}"
+    if draft:
+        for ws in wb.worksheets:
+            ws.cell(2, 1).value = f"BẢN DỰ THẢO — {ws.cell(2, 1).value}"
+            ws.cell(2, 1).font = Font(italic=True, bold=True, color="C00000")
+            ws.oddHeader.center.text = "BẢN DỰ THẢO"
+            ws.oddHeader.center.color = "C00000"
+    wb.properties.title = ("Dự thảo phụ lục" if draft else "Phụ lục") + \
+        f" báo cáo {period.title}"
     wb.properties.creator = "baocao"
     buf = BytesIO()
     wb.save(buf)
