@@ -53,7 +53,8 @@ def baocao_reminders():
         """Send the reminder steps due on the run's local date."""
         from baocao.pipeline import send_reminders
 
-        day = pendulum.instance(logical_date).in_timezone(TZ).date().isoformat()
+        day = pendulum.instance(logical_date).in_timezone(TZ).date().isoformat() \
+            if logical_date else None  # a run without a logical date: today
         return send_reminders(params["programme"], day)
 
     send_reminders()

@@ -126,11 +126,8 @@ def outputs(engine: Engine, prog: str, period: str) -> list[dict[str, Any]]:
 
 def final_recipients(prog: Programme, on) -> list[str]:
     """The programme's report addresses and the lead department's, without repeats."""
-    out = list(prog.report_emails)
-    try:
-        out += prog.lead_unit(on).emails
-    except KeyError:
-        pass
+    lead = prog.find_lead(on)
+    out = list(prog.report_emails) + (lead.emails if lead else [])
     return list(dict.fromkeys(a.strip() for a in out if a.strip()))
 
 

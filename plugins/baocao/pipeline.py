@@ -143,7 +143,7 @@ def send_reminders(programme: str, day: str | None = None) -> list[dict[str, Any
 def return_submission(programme: str, submission_id: int, reason: str) -> dict[str, Any]:
     """Return an accepted current submission for correction: it stops counting, the unit gets
     a receipt saying why (and a mail when it has an address); the history keeps both."""
-    from baocao.intake import _safe, _unit_name, _write_receipt, bucket_root
+    from baocao.intake import _aware, _safe, _unit_name, _write_receipt, bucket_root
     from baocao.mailer import send_once
     from baocao.receipts import ReceiptData
     from baocao.warehouse.merge import return_submission as mark_returned
@@ -160,7 +160,7 @@ def return_submission(programme: str, submission_id: int, reason: str) -> dict[s
     rel = f"receipts/{_safe(sub.unit_code)}/{stem}__{sub.checksum[:8]}__tra-lai.html"
     data = ReceiptData(status="returned", unit_code=sub.unit_code,
                        unit_name=_unit_name(prog, sub.unit_code), file_name=sub.file_name,
-                       checksum=sub.checksum, received_at=_utc(sub.received_at),
+                       checksum=sub.checksum, received_at=_aware(sub.received_at),
                        processed_at=now, period_title=per.title,
                        deadline=f"{per.deadline:%d/%m/%Y}", version=sub.version, reason=reason)
     _write_receipt(bucket_root(), rel, prog, data)
@@ -181,12 +181,6 @@ def return_submission(programme: str, submission_id: int, reason: str) -> dict[s
              reason)
     return {"submission": submission_id, "unit": sub.unit_code, "period": sub.period,
             "receipt": rel, "mailed": mailed}
-
-
-def _utc(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def seed_demo(programme: str, period: str) -> dict[str, Any]:

@@ -77,10 +77,7 @@ def recorded_totals(prog: Programme, parsed: ParsedSubmission) -> list[tuple[str
 
 def render_receipt(prog: Programme, data: ReceiptData) -> str:
     """The receipt page, NFC-normalised."""
-    try:
-        lead = prog.lead_unit(data.received_at.astimezone(VN_TZ).date())
-    except KeyError:
-        lead = None
+    lead = prog.find_lead(data.received_at.astimezone(VN_TZ).date())
     html = _env().get_template("receipt.html.j2").render(
         programme_title=prog.title, status=data.status, status_text=STATUS_TEXT[data.status],
         unit_code=data.unit_code, unit_name=data.unit_name, file_name=data.file_name,

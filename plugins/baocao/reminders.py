@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from baocao.periods import Period, parse_period
-from baocao.programme import Programme, Unit
+from baocao.programme import Programme
 
 log = logging.getLogger(__name__)
 STEPS = {"remind-7": 7, "remind-2": 2, "overdue": -1}  # days before the deadline
@@ -65,13 +65,6 @@ def plan(engine: Engine, prog: Programme, period: Period, step: str) -> Plan:
                 late=[s for s in statuses if s.status == "late"])
 
 
-def _lead(prog: Programme, period: Period) -> Unit | None:
-    try:
-        return prog.lead_unit(period.deadline)
-    except KeyError:
-        return None
-
-
 def _drop_location(unit_code: str) -> str:
     from baocao.config import settings
 
@@ -85,7 +78,7 @@ def send_step(engine: Engine, prog: Programme, period: Period, step: str) -> dic
     from baocao.mailer import Attachment, render_mail, send_once
 
     p = plan(engine, prog, period, step)
-    lead = _lead(prog, period)
+    lead = prog.find_lead(period.deadline)
     deadline = f"{period.deadline:%d/%m/%Y}"
     sent, skipped = [], []
     for s in p.units:
