@@ -42,6 +42,7 @@ $(AIRFLOW_HOME)/airflow.db: $(BIN)/.installed
 
 run: venv $(AIRFLOW_HOME)/airflow.db
 	baocao migrate --programme $(PROGRAMME)
+	baocao forms --programme $(PROGRAMME) --period $(PERIOD)
 	baocao demo --programme $(PROGRAMME) --period $(PERIOD)
 	airflow dags test baocao_intake --conf '{"programme": "$(PROGRAMME)"}' > $(AIRFLOW_HOME)/intake.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/intake.log; exit 1)

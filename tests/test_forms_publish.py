@@ -125,3 +125,23 @@ def test_forms_dag_publishes_into_the_bucket(airflow_db, programme):
     assert sorted(before) == sorted([f"{u.code}.xlsx" for u in units] + ["README.txt"])
     assert dag.test(run_conf={"programme": "lang-son", "period": SMALL}).state == "success"
     assert snapshot(folder) == before  # the same run again rewrites nothing
+
+
+def test_cli_forms_publishes_like_the_dag(tmp_path, monkeypatch, capsys, programme):
+    import json
+
+    from baocao.cli import main
+    from baocao.config import settings
+
+    monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
+    settings.cache_clear()
+    try:
+        assert main(["forms", "--programme", "lang-son", "--period", SMALL]) == 0
+        first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        units = programme.expected_units(programme.period(SMALL))
+        assert (first["units"], first["written"]) == (len(units), len(units) + 1)
+        assert main(["forms", "--programme", "lang-son", "--period", SMALL]) == 0
+        again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert (again["written"], again["unchanged"]) == (0, len(units) + 1)
+    finally:
+        settings.cache_clear()

@@ -142,6 +142,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_forms(args) -> int:
+    """Publish the period's blank forms to ``templates/<period>/`` (as the forms DAG does)."""
+    from baocao.pipeline import publish_forms
+
+    out = publish_forms(args.programme or settings().default_programme, args.period)
+    print(json.dumps({k: len(v) if isinstance(v, list) else v for k, v in out.items()},
+                     ensure_ascii=False))
+    return 0
+
+
 def cmd_return(args) -> int:
     """Return an accepted submission to its unit for correction, with a reason."""
     from baocao.pipeline import return_submission
@@ -270,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, func, helptext in (
             ("demo", cmd_demo, "drop a demo period's filled forms into the inbox"),
+            ("forms", cmd_forms, "publish the period's blank forms to templates/<period>/"),
             ("status", cmd_status, "who has reported for a period"),
             ("outputs", cmd_outputs, "print the paths of receipts and reports")):
         p = sub.add_parser(name, help=helptext)
