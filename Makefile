@@ -19,11 +19,12 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL ?= INFO
 export GX_ANALYTICS_ENABLED := False
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run airflow test lint bench clean
+.PHONY: help venv run preview airflow test lint bench clean
 
 help:
 	@echo "make run      the demo period end to end through Airflow (SQLite, local bucket)"
 	@echo "make test     the whole test suite"
+	@echo "make preview  the demo's report, annexes and a blank form as PDF and PNG pages"
 	@echo "make airflow  airflow standalone on the same home: http://localhost:8080"
 	@echo "make lint     ruff (code and DAGs)"
 	@echo "make bench    benchmarks (see bench/README.md)"
@@ -51,6 +52,12 @@ run: venv $(AIRFLOW_HOME)/airflow.db
 		> $(AIRFLOW_HOME)/reports.log 2>&1 || (tail -n 60 $(AIRFLOW_HOME)/reports.log; exit 1)
 	baocao status --programme $(PROGRAMME) --period $(PERIOD) | tail -n 1
 	baocao outputs --programme $(PROGRAMME) --period $(PERIOD)
+
+# What officials and clerks receive, as LibreOffice prints it: var/preview/*.pdf, pages/*.png
+preview: venv $(AIRFLOW_HOME)/airflow.db
+	bash scripts/ensure-libreoffice.sh
+	@test -f var/warehouse.sqlite || $(MAKE) --no-print-directory run
+	baocao preview --programme $(PROGRAMME) --period $(PERIOD) --out var/preview
 
 airflow: venv $(AIRFLOW_HOME)/airflow.db
 	@echo "UI: http://localhost:8080 — user admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"

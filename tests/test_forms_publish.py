@@ -94,8 +94,10 @@ def test_forms_of_another_programme(root):
     (datetime(2026, 12, 14, 23, tzinfo=UTC), ["2026-Y", "2027-H1", "2027-Y"]),  # 06:00 15/12 VN
     (datetime(2026, 12, 14, 16, tzinfo=UTC), ["2026-Y"]),  # 23:00 on 14/12 in Vietnam
     (datetime(2026, 6, 20, 1, tzinfo=UTC), ["2026-H1", "2026-Y"]),  # deadline day still open
-    (datetime(2026, 6, 21, 1, tzinfo=UTC), ["2026-Y"]),
-    (datetime(2026, 12, 22, 1, tzinfo=UTC), ["2027-H1", "2027-Y"]),
+    (datetime(2026, 6, 21, 1, tzinfo=UTC), ["2026-H1", "2026-Y"]),  # late files: 10 days
+    (datetime(2026, 7, 1, 1, tzinfo=UTC), ["2026-Y"]),
+    (datetime(2026, 12, 22, 1, tzinfo=UTC), ["2026-Y", "2027-H1", "2027-Y"]),
+    (datetime(2027, 1, 1, 1, tzinfo=UTC), ["2027-H1", "2027-Y"]),
 ])
 def test_periods_open_on_a_day(day, expected):
     assert periods_to_publish("lang-son", "", day) == expected

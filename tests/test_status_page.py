@@ -247,8 +247,11 @@ def test_default_period_is_the_one_being_reported(seeded, use_warehouse):
 
     url, bucket, _roles = seeded
     use_warehouse(url, bucket)
-    assert build_view(None, None, today=date(2026, 7, 1)).period == "2026-H1"
-    assert build_view(None, None, today=date(2027, 1, 5)).period == "2026-Y"
+    # the period being collected: cut-off started, deadline plus grace not passed
+    assert build_view(None, None, today=date(2026, 6, 25)).period == "2026-H1"
+    assert build_view(None, None, today=date(2026, 12, 4)).period == "2026-Y"
+    assert build_view(None, None, today=date(2026, 12, 28)).period == "2026-Y"
+    assert build_view(None, None, today=date(2027, 1, 5)).period == "2027-H1"
 
 
 def test_empty_and_unmigrated_warehouses(tmp_path, programme, use_warehouse):

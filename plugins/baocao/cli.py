@@ -225,6 +225,18 @@ def cmd_outputs(args) -> int:
     return 0
 
 
+def cmd_preview(args) -> int:
+    """Render the period's draft report, annexes and one blank form to PDF and PNG pages."""
+    from baocao.preview import render_preview
+
+    out = render_preview(args.programme or settings().default_programme, args.period,
+                         Path(args.out))
+    for key, doc in out.items():
+        print(f"{key}: {doc['pages']} page(s) — {doc['pdf']}")
+    print(f"PNG pages: {Path(args.out) / 'pages'}")
+    return 0
+
+
 def cmd_minio_policies(args) -> int:
     """Write per-unit MinIO policies and the ``mc`` script that creates the units' users."""
     from baocao.minio_policies import SCRIPT_NAME, write_policies
@@ -298,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: today; "
                    "a final defaults to the period's deadline)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("preview", help="render the draft report, annexes and a blank form to "
+                       "PDF and PNG pages (LibreOffice), to look at them as recipients do")
+    _programme_arg(p)
+    p.add_argument("--period", required=True)
+    p.add_argument("--out", default="var/preview", help="folder (default: var/preview)")
+    p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("return", help="return an accepted submission for correction")
     _programme_arg(p)

@@ -27,13 +27,13 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, select, update
 
 from baocao.parsing import ParsedSubmission, parse_submission, period_timing_problems
 from baocao.programme import Programme
 from baocao.receipts import ReceiptData, recorded_totals, render_receipt
+from baocao.timezone import VN_TZ
 from baocao.warehouse.merge import (
     FileInfo,
     dialect_insert,
@@ -44,7 +44,6 @@ from baocao.warehouse.merge import record_submission as record
 from baocao.warehouse.models import IntakeClaim
 
 log = logging.getLogger(__name__)
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CLAIM_LEASE = timedelta(minutes=30)
 OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối",
                 "returned": "bị trả lại để chỉnh sửa"}

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from baocao.forms import (
     GUIDE_SHEET,
@@ -22,14 +21,14 @@ from baocao.forms import (
     CellSpec,
     workbook_layouts,
 )
-from baocao.periods import Period, period_for
+from baocao.periods import Period, collecting_period
 from baocao.programme import TOTAL, Programme, Unit
+from baocao.timezone import local_date
 from baocao.vn_numbers import NotANumber, parse_vn_number
 from baocao.workbook import UnreadableWorkbook, Workbook
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DIRECT_NUMBER = "số nhập trực tiếp"
 MAX_VALUE = Decimal(10) ** 12  # no count or sum in million VND comes near this
 
@@ -171,13 +170,13 @@ def period_timing_problems(prog: Programme, sub: ParsedSubmission,
         period = prog.period(sub.period)
     except ValueError:
         return []
-    day = received_at.astimezone(VN_TZ).date()
+    day = local_date(received_at)
     if day < period.cutoff_start:
         return [Problem(f"Biểu mẫu của kỳ {period.title} nhưng kỳ này chưa bắt đầu (số liệu "
                         f"tính từ ngày {period.cutoff_start:%d/%m/%Y}); hãy dùng biểu mẫu của "
                         "kỳ đang báo cáo", GUIDE_SHEET, value=period.code)]
     try:
-        current = period_for(day, prog)
+        current = collecting_period(day, prog)
     except ValueError:
         return []
     if period.deadline < current.deadline:

@@ -14,6 +14,7 @@ from typing import Any
 
 from baocao.config import settings
 from baocao.programme import load_programme
+from baocao.timezone import local_date, local_today
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def render_reports(programme: str, period: str | None = None, report_date: str |
 
     prog = load_programme(programme)
     when = date.fromisoformat(report_date) if report_date else None
-    per = prog.period(period) if period else period_due(when or date.today(), prog)
+    per = prog.period(period) if period else period_due(when or local_today(), prog)
     if kind == "final" and when is None:
         when = per.deadline
     data = build_report_data(engine(), prog, per, when)
@@ -128,12 +129,9 @@ def render_to_folder(programme: str, period: str, out_dir: str,
 
 def send_reminders(programme: str, day: str | None = None) -> list[dict[str, Any]]:
     """Send the reminder steps due on ``day`` (ISO local date; default today in Hà Nội)."""
-    from zoneinfo import ZoneInfo
-
     from baocao.reminders import send_due
 
-    today = date.fromisoformat(day) if day else \
-        datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    today = date.fromisoformat(day) if day else local_today()
     out = send_due(engine(), load_programme(programme), today)
     if not out:
         log.info("reminders %s: no step due on %s", programme, today)
@@ -261,15 +259,10 @@ def periods_to_render(programme: str, period: str, asset_events: Any = None,
     """Periods for a report run, each with the report's date (the run's local date):
     the param if given; else the periods named by the triggering asset events; else the
     period being collected at ``logical_date`` (its deadline is the nearest ahead)."""
-    from zoneinfo import ZoneInfo
-
     from baocao.periods import period_due
 
     prog = load_programme(programme)
-    moment = logical_date or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    day = moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    day = local_date(logical_date)
     if period:
         return [{"programme": prog.code, "period": prog.period(period).code,
                  "report_date": day.isoformat()}]
@@ -292,26 +285,12 @@ def periods_to_publish(programme: str, period: str = "",
                        logical_date: datetime | None = None) -> list[str]:
     """Periods whose blank forms a publishing run writes: the param if given; else every
     period open on the run's local date (its cut-off has started, its deadline not passed)."""
-    from zoneinfo import ZoneInfo
-
-    from baocao.periods import parse_period
+    from baocao.periods import open_periods
 
     prog = load_programme(programme)
     if period:
         return [prog.period(period).code]
-    moment = logical_date or datetime.now(UTC)
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    day = moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
-    found = []
-    for year in (day.year, day.year + 1):
-        for kind in ("H1", "Y"):
-            try:
-                per = parse_period(f"{year}-{kind}", prog)
-            except ValueError:  # the programme has no such period kind
-                continue
-            if per.cutoff_start <= day <= per.deadline:
-                found.append(per)
-    return [p.code for p in sorted(found, key=lambda p: (p.deadline, p.code))]
+    return [p.code for p in open_periods(local_date(logical_date), prog)]
 
 
 def publish_forms(programme: str, period: str, root=None) -> dict[str, Any]:

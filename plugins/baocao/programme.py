@@ -156,6 +156,7 @@ class PeriodRule(_Model):
     deadline: str
     cutoff_start: str
     cutoff_end: str
+    grace_days: int = Field(default=10, ge=0, le=90)  # late files still collected after it
 
 
 class Target(_Model):

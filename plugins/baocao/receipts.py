@@ -6,15 +6,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from baocao.parsing import ParsedSubmission, Problem
 from baocao.programme import TOTAL, Programme
+from baocao.timezone import VN_TZ
 from baocao.vn_numbers import format_vn_number
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATUS_TEXT = {
     "accepted": "ĐÃ TIẾP NHẬN — báo cáo hợp lệ và đã được ghi nhận",
     "rejected": "BỊ TỪ CHỐI — báo cáo chưa được ghi nhận, đề nghị sửa lỗi và gửi lại",

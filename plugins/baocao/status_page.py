@@ -21,8 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from baocao.config import settings
 from baocao.programme import Programme, ProgrammeError, list_programme_files, load_programme
+from baocao.timezone import VN_TZ, local_today
 from baocao.vn_numbers import format_vn_number
-from baocao.warehouse.readmodels import VN_TZ, UnitStatus
+from baocao.warehouse.readmodels import UnitStatus
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -176,7 +177,7 @@ def build_view(programme: str | None, period: str | None, url: str | None = None
     the period being reported ``today``)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from baocao.periods import period_for
+    from baocao.periods import collecting_period
     from baocao.warehouse.readmodels import latest_submissions, unit_statuses
 
     view = StatusView(programmes=programme_choices(), programme=programme or "",
@@ -189,7 +190,7 @@ def build_view(programme: str | None, period: str | None, url: str | None = None
     view.programme, view.programme_title = prog.code, prog.title
     view.periods = period_choices(prog)
     try:
-        per = prog.period(period) if period else period_for(today or date.today(), prog)
+        per = prog.period(period) if period else collecting_period(today or local_today(), prog)
     except ValueError:
         view.error = (f"Kỳ báo cáo “{period}” không áp dụng cho chương trình này; "
                       "đề nghị chọn kỳ trong danh sách.")

@@ -8,14 +8,13 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, text
 
 from baocao.periods import Period
 from baocao.programme import Indicator, Programme, Unit
+from baocao.timezone import VN_TZ
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Key = tuple[str, str, str]
 
 
