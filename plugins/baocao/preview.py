@@ -66,8 +66,9 @@ def to_png(pdf: Path, out_dir: Path, dpi: int = 60) -> list[Path]:
 
 def render_preview(programme: str, period: str, out_dir: Path, dpi: int = 60
                    ) -> dict[str, dict[str, object]]:
-    """Render the period's draft report (.docx, .xlsx) from the warehouse and one blank form,
-    convert each to PDF and PNG pages under ``out_dir``; per document its paths and pages."""
+    """Render the period's draft report (.docx, .xlsx) from the warehouse and two blank forms
+    (a local unit's and a department's: the lead one when it reports), convert each to PDF
+    and PNG pages under ``out_dir``; per document its paths and pages."""
     from baocao.forms import build_form
     from baocao.pipeline import engine
     from baocao.programme import load_programme
@@ -88,6 +89,13 @@ def render_preview(programme: str, period: str, out_dir: Path, dpi: int = 60
     if unit is not None:
         docs["form.xlsx"] = (out_dir / f"bieu-mau-{per.code}-{unit.code}.xlsx",
                              build_form(prog, unit, per))
+    lead = prog.find_lead(per.deadline)
+    department = lead if lead in units else next(
+        (u for u in units if not prog.is_local(u)), None)
+    if department is not None and department is not unit:
+        docs["form-department.xlsx"] = (
+            out_dir / f"bieu-mau-{per.code}-{department.code}.xlsx",
+            build_form(prog, department, per))
     out: dict[str, dict[str, object]] = {}
     for key, (path, data_bytes) in docs.items():
         path.write_bytes(data_bytes)
