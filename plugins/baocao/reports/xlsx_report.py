@@ -107,7 +107,7 @@ def _pct(ws, row: int, col: int, part: float | None, whole: float | None, *,
     if part is None or not whole:
         return put(ws, row, col, "-", **kw)
     value = part / whole
-    value = math.floor(value * 1000) / 1000 if rate else round(value, 4)
+    value = math.floor(value * 1000 + 1e-6) / 1000 if rate else round(value, 4)
     return put(ws, row, col, value, fmt=PCT_FMT, **kw)
 
 
@@ -297,7 +297,7 @@ def _comparison_sheet(wb: Workbook, data: ReportData, sub: str, notice: str) -> 
         r = 5 + len(rows)
         prev = round(sum(a["previous_value"] for a in rows), 3)
         now = round(sum(a["current_value"] for a in rows), 3)
-        put(ws, r, 1, "Tổng cộng các địa bàn trên", bold=True, fill=_TOTAL)
+        put(ws, r, 1, "Tổng cộng", bold=True, fill=_TOTAL)
         _num(ws, r, 2, prev, bold=True, fill=_TOTAL)
         _num(ws, r, 3, now, bold=True, fill=_TOTAL)
         _pct(ws, r, 4, now - prev, prev, bold=True, fill=_TOTAL)
@@ -486,6 +486,15 @@ def _main_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: str,
     ws.print_title_rows = f"{head}:{head + 1}"
     ws.print_title_cols = "A:B"
     r = head + 2
+
+    def value(unit: Unit, col: _Column) -> float:
+        """A unit's figure; a table's 'Tổng cộng' adds up its rows (as the form does)."""
+        mine = values[unit.code]
+        if col.row != TOTAL:
+            return mine.get((col.indicator, col.row, col.col), 0.0)
+        return round(sum(v for (i, row, c), v in mine.items()
+                         if i == col.indicator and c == col.col and row != TOTAL), 3)
+
     for g in plan.groups:
         put(ws, r, 1, g.roman, bold=True)
         put(ws, r, 2, g.title + ("" if g.counted else " (không cộng vào tổng)"), bold=True,
@@ -499,25 +508,22 @@ def _main_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: str,
             put(ws, r, 2, unit.name + plan.labels.get(unit.code, ""), wrap=True,
                 bold="CHÍNH THỨC" in plan.labels.get(unit.code, ""))
             for k, col in enumerate(cols):
-                _num(ws, r, 3 + k, values[unit.code].get((col.indicator, col.row, col.col),
-                                                         0.0), col.kind)
+                _num(ws, r, 3 + k, value(unit, col), col.kind)
             fit_row(ws, r)
             r += 1
         if g.counted and sum(x.counted for x in plan.groups) > 1:
             put(ws, r, 1, None, fill=_TOTAL)
             put(ws, r, 2, f"Cộng {g.roman} ({len(g.units)} đơn vị)", bold=True, fill=_TOTAL)
             for k, col in enumerate(cols):
-                total = sum(values[u.code].get((col.indicator, col.row, col.col), 0.0)
-                            for u in g.units)
-                _num(ws, r, 3 + k, total, col.kind, bold=True, fill=_TOTAL)
+                _num(ws, r, 3 + k, sum(value(u, col) for u in g.units), col.kind, bold=True,
+                     fill=_TOTAL)
             r += 1
     put(ws, r, 1, None, fill=_HEAD)
     put(ws, r, 2, plan.total_label, bold=True, wrap=True, fill=_HEAD)
     counted = [u for g in plan.groups if g.counted for u in g.units]
     for k, col in enumerate(cols):
-        total = sum(values[u.code].get((col.indicator, col.row, col.col), 0.0)
-                    for u in counted)
-        _num(ws, r, 3 + k, total, col.kind, bold=True, fill=_HEAD)
+        _num(ws, r, 3 + k, sum(value(u, col) for u in counted), col.kind, bold=True,
+             fill=_HEAD)
     fit_row(ws, r)
     missing = ", ".join(u.name for u in plan.missing) or NONE_TEXT
     _note_rows(ws, [*plan.notes, f"Chưa có báo cáo được tiếp nhận: {missing}."],
