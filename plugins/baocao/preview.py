@@ -104,3 +104,21 @@ def render_preview(programme: str, period: str, out_dir: Path, dpi: int = 60
         out[key] = {"file": str(path), "pdf": str(pdf), "pages": page_count(pdf),
                     "png": [str(p) for p in pngs]}
     return out
+
+
+def page_words(pdf: Path) -> list[dict[str, object]]:
+    """Each page's size and words with their boxes (``pdftotext -bbox``, read with an XML
+    parser), to check print: {'width', 'height', 'words': [(x0, y0, x1, y1, text), ...]}.
+    A word's box is as tall as its font's ascent plus descent at the printed size."""
+    from xml.etree import ElementTree
+
+    out = subprocess.run([_tool("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True,
+                         check=True).stdout
+    ns = "{http://www.w3.org/1999/xhtml}"
+    pages = []
+    for page in ElementTree.fromstring(out).iter(f"{ns}page"):
+        words = [(float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")),
+                  float(w.get("yMax")), w.text or "") for w in page.iter(f"{ns}word")]
+        pages.append({"width": float(page.get("width")), "height": float(page.get("height")),
+                      "words": words})
+    return pages

@@ -228,7 +228,7 @@ def keep_together(ws: Worksheet, plan: PrintPlan, blocks: list[tuple[int, int]])
     heights and the plan's scale; blocks taller than a page are left alone."""
     from openpyxl.worksheet.pagebreak import Break
 
-    page = printable(plan.orientation)[1] / plan.scale
+    page = printable(plan.orientation)[1] / plan.scale * 0.95  # estimates: keep a margin
 
     def height(r: int) -> float:
         dim = ws.row_dimensions[r] if r in ws.row_dimensions else None
