@@ -379,11 +379,15 @@ def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Peri
                             (3, f"Kỳ báo cáo: {period.title} (mã kỳ {period.code}); "
                                 f"{cutoff_text(period)}", Font(name=FONT)),
                             (4, note, Font(name=FONT, italic=True))):
-        if text:
-            ws.cell(row, 1, text).font = font
+        if text:  # wrapped within the table's width (text running past it widens the print)
+            c = ws.cell(row, 1, text)
+            c.font, c.alignment = font, Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=lay.width)
     widths = _WIDTHS.get(lay.sheet, _WIDTHS["default"])
     for col in range(1, lay.width + 1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, VALUE_WIDTH)
+    for row in range(1, 5):
+        fit_row(ws, row)
     for row, col, text, style in lay.labels:
         c = ws.cell(row, col, text)
         if style == "head":

@@ -182,9 +182,9 @@ def plan_print(width: float, height: float) -> PrintPlan:
         scale = min(1.0, pw / width) if width else 1.0
         if scale >= MIN_SCALE:
             pages = math.ceil(height * scale / ph) if height else 1
-            options.append((pages, -scale, orientation))
-    if options:
-        pages, neg_scale, orientation = min(options)
+            options.append((pages, -scale, orientation != "portrait", orientation))
+    if options:  # fewest pages, then the largest print, then portrait
+        _pages, neg_scale, _landscape, orientation = min(options)
         return PrintPlan(orientation, True, -neg_scale)
     return PrintPlan("landscape", False, FIXED_SCALE / 100)
 
