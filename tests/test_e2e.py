@@ -57,7 +57,7 @@ def expected_local_total(programme, seeded, ref) -> float:
 def test_report_numbers_match_the_inputs(demo_run, programme):
     seeded, docx_path, xlsx_path = demo_run
     wb = load_workbook(xlsx_path)
-    b01 = wb["Biểu 01"]
+    b01 = wb["Biểu 01 - Chỉ tiêu"]
     rows = {b01.cell(r, 1).value: b01.cell(r, 3).value for r in range(5, b01.max_row + 1)}
     cn = expected_local_total(programme, seeded, ("W_DEP", "CN", "total"))
     others = sum(expected_local_total(programme, seeded, ("W_DEP", m, "total"))

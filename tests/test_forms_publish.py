@@ -54,10 +54,11 @@ def test_every_expected_unit_gets_its_own_form_and_the_index_lists_them(root, pr
     index = (folder / "README.txt").read_text(encoding="utf-8")
     assert index == unicodedata.normalize("NFC", index)
     assert "BIỂU MẪU BÁO CÁO 6 THÁNG ĐẦU NĂM 2026" in index
-    assert "hạn gửi trước ngày 20/06/2026" in index
+    assert "Thời hạn gửi: chậm nhất ngày 20/6/2026 (gửi trong ngày 20/6/2026 là đúng hạn" \
+        in index  # the deadline day itself is on time
     assert f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)" in index
     for unit in units:
-        assert f"{unit.name} (mã {unit.code})" in index
+        assert f"{unit.name} (mã {unit.code}, tài khoản lang-son-{unit.code})" in index
         assert f"templates/{PERIOD}/{unit.code}.xlsx  —  gửi báo cáo vào: inbox/{unit.code}/" \
             in index
 

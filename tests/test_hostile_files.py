@@ -398,8 +398,9 @@ def test_each_file_is_answered_kept_and_not_merged_if_rejected(run, name):
         assert "BỊ TỪ CHỐI" in receipt and "Lỗi cần sửa" in receipt
     for fragment in case.fragments:
         assert fragment in receipt, (name, fragment, _problems(receipt))
-    for sheet, addr in case.where:
-        assert f"<td>{sheet}</td><td>{addr}</td>" in receipt, (name, _problems(receipt))
+    for sheet, addr in case.where:  # each problem names its sheet and cell
+        where = f'<td class="at">{sheet}' + (f"<br>ô {addr}" if addr else "") + "</td>"
+        assert where in receipt, (name, _problems(receipt))
     with engine.connect() as conn:
         facts = conn.execute(sa.text("select count(*) from fact_values where submission_id = "
                                      ":s"), {"s": out.submission_id}).scalar_one()
@@ -495,10 +496,12 @@ def test_check_json_lists_every_problem_with_its_place(tmp_path, programme, caps
     assert out["rules_run"] > 0 and out["totals"] == []
     found = {(p["sheet"], p["cell"]): p for p in out["problems"]}
     assert found[(WORKERS, c1)]["value"] == "khoảng 50"
-    assert found[(WORKERS, c1)]["expected"] == "số, ví dụ 1.234 hoặc 1.234,5"
+    assert found[(WORKERS, c1)]["expected"] == "số người, ví dụ 12"
     assert found[(WORKERS, c2)] == {"severity": "error", "rule": "STRUCTURE", "sheet": WORKERS,
-                                    "cell": c2, "value": "-3", "expected": "số không âm (≥ 0)",
-                                    "message": "Số liệu không được âm"}
+                                    "cell": c2, "value": "-3",
+                                    "label": "Số người được đào tạo nghề, ngoại ngữ trước khi đi",
+                                    "expected": "số không âm (0 trở lên)",
+                                    "message": "Số liệu không được âm; không có thì nhập 0"}
 
 
 def test_check_json_of_a_good_file_gives_its_totals(tmp_path, programme, capsys):

@@ -65,7 +65,7 @@ def test_accept_reject_duplicate_late_and_nothing_lost(env, programme):
     assert "BỊ TỪ CHỐI" in receipt and "không phải là bảng tính Excel" in receipt
     accepted_receipt = (root / outcomes[units[1].code].receipt).read_text(encoding="utf-8")
     assert "ĐÃ TIẾP NHẬN" in accepted_receipt and "gửi sau hạn 20/06/2026" in accepted_receipt
-    assert "Số liệu đã ghi nhận" in accepted_receipt
+    assert "Số liệu chính đã ghi nhận" in accepted_receipt
     with engine.connect() as conn:
         before = conn.execute(sa.text("select count(*) from fact_values")).scalar_one()
     # the same file again: answered "already received", nothing changes

@@ -144,16 +144,31 @@ def test_structure_errors_name_cell_and_value(programme, validator, commune):
     bad = {("workers", cell_of(p, commune, "W_COUNSELLED")): "khoảng 50",
            ("workers", cell_of(p, commune, "W_TRAINED")): 12.5,
            ("workers", cell_of(p, commune, "W_RETURNED")): -4,
-           ("funds", cell_of(p, commune, "F_FUNDS", "NEF", "plan")): 1.23456}
+           ("funds", cell_of(p, commune, "F_FUNDS", "NEF", "plan")): 1.23456,
+           ("funds", cell_of(p, commune, "F_FUNDS", "NEF", "disbursed")): "nhiều",
+           ("communication", cell_of(p, commune, "C_CONFERENCES")): "ba"}
     parsed = check(p, validator, commune, fill_form(p, commune, period, overrides=bad))
-    found = {(x.cell, x.value): x.message for x in parsed.errors}
-    assert found[(cell_of(p, commune, "W_COUNSELLED"), "khoảng 50")].startswith(
-        "Không phải là số")
-    assert "số nguyên" in found[(cell_of(p, commune, "W_TRAINED"), "12.5")]
-    assert any("âm" in m for (c, _v), m in found.items() if c == cell_of(p, commune,
-                                                                         "W_RETURNED"))
-    assert "3 chữ số thập phân" in found[(cell_of(p, commune, "F_FUNDS", "NEF", "plan"),
-                                          "1.23456")]
+    found = {(x.cell, x.value): x for x in parsed.errors}
+    # values are shown as a Vietnamese reader types them; each names its row; the example
+    # fits the row: a head count "12", money "1.234,5", conferences in "hội nghị"
+    text = found[(cell_of(p, commune, "W_COUNSELLED"), "khoảng 50")]
+    assert text.message == "Không phải là số. Nhập số người, ví dụ 12"
+    assert (text.label, text.expected) == ("Số người được tư vấn", "số người, ví dụ 12")
+    text = found[(cell_of(p, commune, "W_TRAINED"), "12,5")]
+    assert "số nguyên" in text.message and "ví dụ 12" in text.message
+    assert text.label == "Số người được đào tạo nghề, ngoại ngữ trước khi đi"
+    assert any("âm" in x.message for (c, _v), x in found.items() if c == cell_of(p, commune,
+                                                                            "W_RETURNED"))
+    money = found[(cell_of(p, commune, "F_FUNDS", "NEF", "plan"), "1,23456")]
+    assert "3 chữ số thập phân" in money.message and "1.234,5" in money.message
+    assert money.label == "Nguồn vốn hỗ trợ, cho vay: Quỹ quốc gia về việc làm, Kế hoạch " \
+        "(triệu đồng)"
+    text = found[(cell_of(p, commune, "F_FUNDS", "NEF", "disbursed"), "nhiều")]
+    assert text.message == "Không phải là số. Nhập số tiền (triệu đồng), ví dụ 1.234,5"
+    text = found[(cell_of(p, commune, "C_CONFERENCES"), "ba")]
+    assert (text.message, text.label) == ("Không phải là số. Nhập số hội nghị, ví dụ 12",
+                                          "Số hội nghị tuyên truyền")
+    assert all(unicodedata.is_normalized("NFC", x.message) for x in parsed.errors)
 
 
 @pytest.mark.parametrize("data, fragment", [

@@ -109,7 +109,7 @@ def test_empty_period_says_so_and_lists_every_missing_unit(engine):
     listed = [r[2] for r in sheet_rows(ws)[4:4 + len(expected)]]
     assert listed == [u.code for u in expected]
     assert all(r[3] == "Chưa báo cáo" for r in sheet_rows(ws)[4:4 + len(expected)])
-    assert wb["Biểu 01"]["A3"].value == ws["A3"].value
+    assert wb["Biểu 01 - Chỉ tiêu"]["A3"].value == ws["A3"].value
 
 
 def test_empty_report_is_the_same_on_every_render(engine):
@@ -147,7 +147,7 @@ def test_every_programme_renders(engine, code, period):
     text = docx_text(docx_bytes)
     assert "BÁO CÁO" in text
     wb = load_workbook(BytesIO(xlsx_bytes))
-    assert {"Biểu 01", "Biểu 02", "So sánh cùng kỳ"} <= set(wb.sheetnames)
+    assert {"Biểu 01 - Chỉ tiêu", "Biểu 02 - Nguồn vốn", "So sánh cùng kỳ"} <= set(wb.sheetnames)
     if reporter is None:  # thai-nguyen-2023 has no unit left after its merger
         assert data.empty and not data.statuses
         assert "chương trình không có đơn vị nào phải báo cáo kỳ này" in text
@@ -157,10 +157,10 @@ def test_every_programme_renders(engine, code, period):
     if not prog.targets:
         targets = docx_table(docx_bytes, "Chỉ tiêu")
         assert targets[1][1] == "chưa có chỉ tiêu"
-        assert sheet_rows(wb["Biểu 01"])[4][1] == "chưa có chỉ tiêu"
-        assert sheet_rows(wb["Biểu 01"])[4][5] == "chưa có chỉ tiêu"
+        assert sheet_rows(wb["Biểu 01 - Chỉ tiêu"])[4][1] == "chưa có chỉ tiêu"
+        assert sheet_rows(wb["Biểu 01 - Chỉ tiêu"])[4][5] == "chưa có chỉ tiêu"
     if not prog.budget:
-        assert {r[1] for r in sheet_rows(wb["Biểu 02"])[4:11]} == {"chưa có kế hoạch"}
+        assert {r[1] for r in sheet_rows(wb["Biểu 02 - Nguồn vốn"])[4:11]} == {"chưa có kế hoạch"}
 
 
 @pytest.mark.parametrize("code", ["ha-tinh", "lam-dong"])
@@ -182,14 +182,18 @@ def test_programme_without_targets_or_funds_source(engine, code):
     funds = docx_table(docx_bytes, "Nguồn vốn")
     assert funds[-1][0] == "Tổng cộng" and funds[-1][1:] == ["chưa có kế hoạch"] + ["-"] * 6
     wb = load_workbook(BytesIO(xlsx_bytes))
-    nef = next(r for r in sheet_rows(wb["Biểu 02"]) if r[0] == "Quỹ quốc gia về việc làm")
+    nef = next(r for r in sheet_rows(wb["Biểu 02 - Nguồn vốn"])
+               if r[0] == "Quỹ quốc gia về việc làm")
     assert nef[1:] == ["chưa có kế hoạch", "-", "-", "-", "-", "-", "-"]
-    # the unit's own figure stays visible in the by-unit annex
-    by_unit = sheet_rows(wb["Biểu 2 - Nguồn vốn"])
-    header = by_unit[3]
-    col = header.index("Nguồn vốn hỗ trợ, cho vay — Quỹ quốc gia về việc làm — Giải ngân "
-                       "trong kỳ (triệu đồng)")
-    assert next(r for r in by_unit if r[0] == commune.name)[col] == 7.5
+    # the unit's own figure stays visible in the by-unit annexes: its total, and by source
+    by_unit = sheet_rows(wb["PL2 - Nguồn vốn theo đơn vị"])
+    col = by_unit[5].index("Giải ngân trong kỳ (triệu đồng)")
+    assert next(r for r in by_unit if r[1] == commune.name)[col] == 7.5
+    detail = sheet_rows(wb["PL2b - Nguồn vốn chi tiết"])
+    col = detail[3].index("Giải ngân trong kỳ (triệu đồng)")
+    start = next(i for i, r in enumerate(detail) if r[1] == commune.name)
+    assert detail[start + 1][1:col + 1] == ["– Quỹ quốc gia về việc làm"] + [0] * (col - 2) \
+        + [7.5]
 
 
 @pytest.fixture
@@ -253,10 +257,11 @@ def test_series_note_and_comparisons_across_2025(engine, lang_son_across_2025):
     assert total[1:3] == [270, 192]
     assert any(r[0] and r[0].startswith("Số liệu các kỳ trước ngày 01/7/2025 của UBND huyện "
                                         "Tràng Định") for r in body)
-    b01 = sheet_rows(wb["Biểu 01"])
+    b01 = sheet_rows(wb["Biểu 01 - Chỉ tiêu"])
     cn_row = next(r for r in b01 if r[0] and r[0].startswith("Lao động đi làm việc tại thành"))
-    assert cn_row[1:] == [2500, 90, "3,6%", "Chưa đạt", 5000, "1,8%", 440, 17500, "2,5%", 80,
-                          "12,5%"]
+    # numbers and percentages are numbers (0,036 shows 3,6%)
+    assert cn_row[1:] == [2500, 90, 0.036, "Chưa đạt", 5000, 0.018, 440, 17500, 0.025, 80,
+                          0.125]
     assert any(r[0] and "cộng dồn vào" in r[0] for r in b01)
 
 
@@ -282,7 +287,7 @@ def test_target_row_without_a_target_for_the_year(engine, lang_son_across_2025):
     rows = docx_table(docx_bytes, "Chỉ tiêu")
     row = next(r for r in rows if r[0].startswith("Lao động đi làm việc tại các quốc gia"))
     assert row[1:5] == ["chưa có chỉ tiêu", "0", "-", "-"]
-    b01 = sheet_rows(load_workbook(BytesIO(xlsx_bytes))["Biểu 01"])
+    b01 = sheet_rows(load_workbook(BytesIO(xlsx_bytes))["Biểu 01 - Chỉ tiêu"])
     row = next(r for r in b01 if r[0] and r[0].startswith("Lao động đi làm việc tại các quốc"))
     assert (row[1], row[5], row[8]) == ("chưa có chỉ tiêu",) * 3
     assert 0 not in (row[1], row[5], row[8]) and None not in (row[1], row[5], row[8])

@@ -53,54 +53,112 @@ def cmd_template(args) -> int:
     return 0
 
 
-def check_file(prog, data: bytes, unit_code: str, file_name: str = "",
+def form_unit(data: bytes) -> str | None:
+    """The unit code written in a form issued by the system; None if it cannot be read."""
+    from baocao.parsing import read_meta
+    from baocao.workbook import Workbook
+
+    try:
+        meta = read_meta(Workbook(data))
+    except Exception:  # noqa: BLE001 - unreadable: the parse says what is wrong
+        return None
+    return (meta or {}).get("unit") or None
+
+
+def check_file(prog, data: bytes, unit_code: str | None = None, file_name: str = "",
                now=None) -> tuple[dict, Any]:
-    """What the intake would answer for ``data`` dropped in ``inbox/<unit_code>/`` at
-    ``now`` (default: now), without recording anything: a JSON-able dict and the parse."""
+    """What the intake would answer for ``data`` at ``now`` (default: now), without recording
+    anything: a JSON-able dict and the parse. The unit is the one written in the form;
+    ``unit_code`` overrides it, and a form of another unit is an error."""
     from datetime import UTC, datetime
 
-    from baocao.parsing import parse_submission, period_timing_problems
-    from baocao.receipts import recorded_totals
+    from baocao.parsing import ParsedSubmission, Problem, parse_submission, period_timing_problems
+    from baocao.periods import collecting_period
+    from baocao.receipts import main_figures, problem_lines
+    from baocao.timezone import local_date
     from baocao.validation import Validator
-    from baocao.vn_numbers import parse_vn_number
 
-    parsed = parse_submission(data, prog, unit_code)
-    parsed.problems.extend(period_timing_problems(prog, parsed, now or datetime.now(UTC)))
+    now = now or datetime.now(UTC)
+    written = form_unit(data)
+    unit_code = unit_code or written
+    if unit_code is None:  # not a form of the system (or unreadable): say why, unit unknown
+        parsed = parse_submission(data, prog, "?")
+        parsed.problems = [p for p in parsed.problems if p.value != "?"] or [Problem(
+            "Không xác định được đơn vị của tệp; hãy chỉ rõ bằng --unit <mã đơn vị>")]
+    elif written and written != unit_code:
+        parsed = ParsedSubmission(programme=prog.code, unit=unit_code, period="")
+        parsed.problems.append(Problem(
+            f"Biểu mẫu là của đơn vị {written}, không phải của đơn vị {unit_code} (--unit); "
+            "hãy dùng đúng biểu mẫu của đơn vị", value=written, expected=unit_code))
+    else:
+        parsed = parse_submission(data, prog, unit_code)
+        parsed.problems.extend(period_timing_problems(prog, parsed, now))
     summary = {"rules_run": 0, "rules_failed": 0}
     if parsed.readable:
         unit = prog.unit(unit_code, prog.period(parsed.period).deadline)
         done = Validator(prog).validate(parsed, prog.unit_sheets(unit))
         summary = {"rules_run": done.rules_run, "rules_failed": done.rules_failed}
     ok = not parsed.errors
+    day = local_date(now)
+    try:
+        current = collecting_period(day, prog)
+        collecting = {"period": current.code, "title": current.title,
+                      "deadline": current.deadline.isoformat()}
+    except ValueError:
+        collecting = None
+    lines = problem_lines(prog, unit_code or "", parsed.problems, day)
     return {
         "file": file_name, "programme": prog.code, "unit": unit_code,
         "period": parsed.period or None, "form_version": parsed.form_version or None,
         "status": "accepted" if ok else "rejected", "readable": parsed.readable,
         "errors": len(parsed.errors), "warnings": len(parsed.problems) - len(parsed.errors),
-        **summary,
-        "problems": [{k: p.as_dict()[k] for k in ("severity", "rule", "sheet", "cell", "value",
-                                                   "expected", "message")}
-                     for p in parsed.problems],
-        "totals": [{"indicator": name, "value": float(parse_vn_number(text)), "text": text}
-                   for name, text in (recorded_totals(prog, parsed) if ok else [])],
+        **summary, "collecting": collecting, "checked_on": day.isoformat(),
+        "problems": [{"severity": x.severity, "rule": x.rule, "sheet": x.sheet, "cell": x.cell,
+                      "label": x.label, "value": x.value, "expected": p.expected,
+                      "message": x.message} for x, p in zip(lines, parsed.problems, strict=True)],
+        "totals": [{"indicator": f["label"], "value": f["value"], "unit": f["unit"],
+                    "text": f["text"]} for f in (main_figures(prog, parsed) if ok else [])],
     }, parsed
 
 
 def cmd_check(args) -> int:
-    """Self-check of a filled form: what the receipt would say, without submitting it."""
+    """Self-check of a filled form: what the receipt would say, without submitting it.
+    Prints only its answer: library logs and warnings are silenced while it runs."""
+    import warnings
+
+    from baocao.clerk_texts import vn_date
+
     prog = _prog(args)
-    result, parsed = check_file(prog, Path(args.file).read_bytes(), args.unit,
-                                Path(args.file).name)
+    logging.disable(logging.CRITICAL)  # GX and pandas log at INFO/WARNING while validating
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result, _parsed = check_file(prog, Path(args.file).read_bytes(), args.unit,
+                                         Path(args.file).name)
+    finally:
+        logging.disable(logging.NOTSET)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0 if result["status"] == "accepted" else 1
-    for p in parsed.problems:
-        where = f"{p.sheet}!{p.cell}" if p.cell else p.sheet
-        print(f"[{'LỖI' if p.severity == 'error' else 'LƯU Ý'}] {where} "
-              f"(giá trị: {p.value or '-'}): {p.message}")
-    ok = not parsed.errors
+    unit = prog.units_by_code(result["unit"] or "")
+    period = prog.period(result["period"]).title if result["period"] else "không xác định"
+    print(f"Tệp: {result['file']} — {unit[-1].name if unit else 'đơn vị không xác định'}"
+          f"{f' (mã {unit[-1].code})' if unit else ''}; biểu mẫu kỳ {period}.")
+    if result["collecting"]:
+        c = result["collecting"]
+        from datetime import date
+
+        print(f"Hôm nay ({vn_date(date.fromisoformat(result['checked_on']))}) đang nhận báo "
+              f"cáo kỳ {c['title']}, hạn gửi chậm nhất ngày "
+              f"{vn_date(date.fromisoformat(c['deadline']))}.")
+    for p in sorted(result["problems"], key=lambda p: p["severity"] != "error"):
+        where = ", ".join(x for x in (p["sheet"], f"ô {p['cell']}" if p["cell"] else "") if x)
+        label = f" — {p['label']}" if p["label"] else ""
+        print(f"[{'LỖI' if p['severity'] == 'error' else 'LƯU Ý'}] {where or 'Tệp'}{label} "
+              f"(giá trị: {p['value'] or '-'}): {p['message']}")
+    ok = result["status"] == "accepted"
     print("Hợp lệ: tệp sẽ được tiếp nhận." if ok else
-          f"Không hợp lệ: {len(parsed.errors)} lỗi cần sửa.")
+          f"Không hợp lệ: {result['errors']} lỗi cần sửa.")
     return 0 if ok else 1
 
 
@@ -278,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("check", help="self-check a filled form before sending it")
     _programme_arg(p)
-    p.add_argument("--unit", required=True)
+    p.add_argument("--unit", default=None,
+                   help="unit code (default: the unit written in the form; a form of another "
+                        "unit is an error)")
     p.add_argument("--json", action="store_true",
                    help="print a machine-readable result (status, problems, totals)")
     p.add_argument("file")

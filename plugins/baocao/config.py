@@ -18,6 +18,11 @@ class Settings(BaseModel):
     bucket_url: str = f"file://{REPO / 'var' / 'bucket'}"
     outbox_url: str = f"file://{REPO / 'var' / 'outbox'}"
     bucket_conn_id: str | None = None  # Airflow connection for s3:// (e.g. aws_default)
+    # How clerks reach the bucket in production, printed on forms and in README.txt: the
+    # MinIO console they log in to (e.g. https://baocao.langson.gov.vn:9001) and the S3 API
+    # address for `mc alias set` (e.g. https://s3.baocao.langson.gov.vn). Empty: not shown.
+    upload_console_url: str = ""
+    upload_endpoint_url: str = ""
     programmes_dir: Path = REPO / "include" / "programmes"
     templates_dir: Path = REPO / "include" / "templates"
     sql_dir: Path = REPO / "include" / "sql"

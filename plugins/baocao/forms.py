@@ -12,13 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from baocao.periods import Period
-from baocao.programme import TOTAL, Indicator, Programme, Unit
+from baocao.programme import MONEY_UNIT, TOTAL, Indicator, Programme, Unit
+from baocao.sheet_print import (
+    FONT,
+    fit_row,
+    hf_text,
+    keep_together,
+    new_workbook,
+    print_setup,
+)
 
 SHEET_TITLES = {
     "workers": ("Biểu 1 - Lao động", "BIỂU 1. NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI"),
@@ -36,7 +43,7 @@ NARRATIVES = {"difficulties": "Khó khăn, vướng mắc",
               "next_plan": "Phương hướng, nhiệm vụ kỳ tới"}
 HEADER_ROWS = 5  # title, unit, period, unit of measure note, blank
 FIRST_VALUE_COL = 3  # column C
-KIND_UNIT = {"count": "người/lượt", "money": "triệu đồng"}
+COUNT_EXAMPLE, MONEY_EXAMPLE = "12", "1.234,5"
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,18 @@ class CellSpec:
     col: str  # column member ('' if none)
     kind: str  # count | money
     formula: str = ""  # form-owned formula (total row)
+    label: str = ""  # what the cell holds, as the form words it (row, then column)
+    unit: str = ""  # unit of measure: người, hội nghị, triệu đồng...
+
+    @property
+    def example(self) -> str:
+        """A value that fits the cell, for messages: a count '12', money '1.234,5'."""
+        return MONEY_EXAMPLE if self.kind == "money" else COUNT_EXAMPLE
+
+    @property
+    def inputs(self) -> str:
+        """The input range a form-owned total adds up ('C7:C14'), '' for an input cell."""
+        return self.formula.removeprefix("=SUM(").removesuffix(")") if self.formula else ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,17 @@ class SheetLayout:
     tasks: list[TaskSpec] = field(default_factory=list)
     narratives: dict[str, str] = field(default_factory=dict)  # key -> cell address
     width: int = 3
+    units: list[str] = field(default_factory=list)  # units of measure used on the sheet
+
+    @property
+    def last_row(self) -> int:
+        rows = [r for r, *_ in self.labels] + [int(_ROW_NO.sub("", c.address))
+                                               for c in self.cells]
+        rows += [int(_ROW_NO.sub("", a)) for a in self.narratives.values()]
+        return max(rows, default=HEADER_ROWS)
+
+
+_ROW_NO = re.compile(r"^[A-Z]+")
 
 
 def _addr(row: int, col: int) -> str:
@@ -110,10 +140,12 @@ def _sheet_layout(prog: Programme, sheet: str, unit: Unit | None = None) -> Shee
                        (r, FIRST_VALUE_COL + 1, "Đơn vị tính", "head")]
         r += 1
         for n, ind in enumerate(scalars, 1):
+            unit = prog.unit_of_measure(ind)
             lay.labels += [(r, 1, str(n), "text"), (r, 2, ind.name, "text"),
-                           (r, FIRST_VALUE_COL + 1, KIND_UNIT[ind.kind], "text")]
+                           (r, FIRST_VALUE_COL + 1, unit, "unit")]
             lay.cells.append(CellSpec(sheet, _addr(r, FIRST_VALUE_COL), ind.code, "", "",
-                                      ind.kind))
+                                      ind.kind, label=ind.name, unit=unit))
+            lay.units.append(unit)
             r += 1
         lay.width = max(lay.width, FIRST_VALUE_COL + 1)
         scalars.clear()
@@ -124,38 +156,53 @@ def _sheet_layout(prog: Programme, sheet: str, unit: Unit | None = None) -> Shee
             scalars.append(ind)
             continue
         r = flush_scalars(r)
-        lay.labels.append((r, 1, ind.name.upper(), "block"))
-        r += 1
         cols = prog.dimension(ind.cols).members if ind.cols else []
+        col_codes = [m.code for m in cols] or [""]
+        units = {c: prog.unit_of_measure(ind, c) for c in col_codes}
+        lay.units += units.values()
+        one_unit = len(set(units.values())) == 1
+        lay.labels.append((r, 1, ind.name.upper() + (f" (đơn vị tính: {units[col_codes[0]]})"
+                                                     if one_unit else ""), "block"))
+        r += 1
         lay.labels += [(r, 1, "STT", "head"),
                        (r, 2, prog.dimension(ind.rows).name if ind.rows else "", "head")]
         if cols:
             for j, m in enumerate(cols):
-                lay.labels.append((r, FIRST_VALUE_COL + j, m.name, "head"))
+                shown = m.name if one_unit or "(" in m.name else f"{m.name} ({units[m.code]})"
+                lay.labels.append((r, FIRST_VALUE_COL + j, shown, "head"))
         else:
-            lay.labels.append((r, FIRST_VALUE_COL, f"Số liệu ({KIND_UNIT[ind.kind]})", "head"))
+            lay.labels.append((r, FIRST_VALUE_COL, f"Số liệu ({units['']})", "head"))
         r += 1
         rows = prog.dimension(ind.rows).members if ind.rows else []
         first = r
-        col_codes = [m.code for m in cols] or [""]
+        col_names = {m.code: m.name for m in cols}
         for n, m in enumerate(rows, 1):
             lay.labels += [(r, 1, str(n), "text"), (r, 2, m.name, "text")]
             for j, c in enumerate(col_codes):
                 lay.cells.append(CellSpec(sheet, _addr(r, FIRST_VALUE_COL + j), ind.code,
-                                          m.code, c, prog.value_kind(ind, c) if c else ind.kind))
+                                          m.code, c, prog.value_kind(ind, c) if c else ind.kind,
+                                          label=_label(ind, m.name, col_names.get(c)),
+                                          unit=units[c]))
             r += 1
         if ind.total_row:
-            lay.labels += [(r, 2, "Tổng cộng", "total")]
+            lay.labels += [(r, 2, "Tổng cộng (tự tính)", "total")]
             for j, c in enumerate(col_codes):
                 col = get_column_letter(FIRST_VALUE_COL + j)
                 lay.cells.append(CellSpec(sheet, f"{col}{r}", ind.code, TOTAL, c,
                                           prog.value_kind(ind, c) if c else ind.kind,
-                                          formula=f"=SUM({col}{first}:{col}{r - 1})"))
+                                          formula=f"=SUM({col}{first}:{col}{r - 1})",
+                                          label=_label(ind, "Tổng cộng", col_names.get(c)),
+                                          unit=units[c]))
             r += 1
         lay.width = max(lay.width, FIRST_VALUE_COL + len(col_codes) - 1)
         r += 1
     flush_scalars(r)
     return lay
+
+
+def _label(ind: Indicator, row: str, col: str | None) -> str:
+    """'Số lao động … theo thị trường: Nhật Bản, Lao động nữ'."""
+    return f"{ind.name}: {row}" + (f", {col}" if col else "")
 
 
 def _tasks_layout(prog: Programme, lay: SheetLayout, unit: Unit | None, r: int) -> SheetLayout:
@@ -184,17 +231,30 @@ _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 _HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+_CENTER = Alignment(wrap_text=True, horizontal="center", vertical="center")
+# column widths per sheet (A: STT, B: labels, C..: values); input cells never move
+_WIDTHS = {"tasks": {1: 5, 2: 52, 3: 17, 4: 42}, "default": {1: 5, 2: 40}}
+VALUE_WIDTH = 11
+GUIDE_WIDTH = 100
+SIGNOFF_FIELDS = ("preparer", "phone", "email")
 
 
 def build_form(prog: Programme, unit: Unit, period: Period,
                generated_at: datetime | None = None) -> bytes:
-    """A unit's blank workbook for a period: its sheets, guide, validation, protection, meta."""
-    wb = Workbook()
+    """A unit's blank workbook for a period: its sheets, guide, validation, protection, meta.
+
+    Every sheet prints on A4 (``baocao.sheet_print``); the last one ends with the sign-off
+    block (người lập biểu, số điện thoại, thủ trưởng đơn vị).
+    """
+    wb = new_workbook()
     guide = wb.active
     guide.title = GUIDE_SHEET
-    _write_guide(guide, prog, unit, period)
-    for lay in workbook_layouts(prog, unit):
-        _write_sheet(wb.create_sheet(lay.name), lay, prog, unit, period)
+    layouts = workbook_layouts(prog, unit)
+    _write_guide(guide, prog, unit, period, layouts)
+    for n, lay in enumerate(layouts, 1):
+        _write_sheet(wb.create_sheet(lay.name), lay, prog, unit, period,
+                     last=n == len(layouts))
     meta = wb.create_sheet(META_SHEET)
     for i, (k, v) in enumerate([
         ("programme", prog.code), ("unit", unit.code),
@@ -232,58 +292,125 @@ def save_stable(wb, when: datetime) -> bytes:
     return out.getvalue()
 
 
-def _write_guide(ws, prog: Programme, unit: Unit, period: Period) -> None:
-    d = period.deadline
-    lines = [
-        (f"BIỂU MẪU BÁO CÁO {period.title.upper()}", Font(bold=True, size=14)),
-        (f"Đơn vị báo cáo: {unit.name} (mã {unit.code})", Font(bold=True)),
-        (f"Số liệu tính từ ngày {period.cutoff_start:%d/%m/%Y} đến ngày "
-         f"{period.cutoff_end:%d/%m/%Y}; hạn gửi trước ngày {d:%d/%m/%Y}.", None),
-        ("", None),
-        ("Hướng dẫn:", Font(bold=True)),
-        ("1. Chỉ nhập số liệu vào các ô màu vàng; không thêm, xóa hoặc đổi tên trang tính.", None),
-        ("2. Số người, số vụ việc là số nguyên không âm; số tiền tính bằng triệu đồng, "
-         "tối đa 3 chữ số thập phân.", None),
-        ("3. Ô để trống được hiểu là 0. Dòng \"Tổng cộng\" được tính tự động.", None),
-        ("4. Trang \"Biểu 5 - Nhiệm vụ\": chọn tình trạng cho từng nhiệm vụ; nhiệm vụ đã "
-         "hoàn thành hoặc đang thực hiện phải ghi kết quả.", None),
-        (f"5. Gửi tệp vào thư mục inbox/{unit.code}/ của kho tiếp nhận. Hệ thống sẽ trả "
-         f"phiếu tiếp nhận vào thư mục receipts/{unit.code}/.", None),
-        (f"Căn cứ: {', '.join(f'{x.number} ngày {x.date:%d/%m/%Y}' for x in prog.documents)}.",
-         Font(italic=True)),
+def guide_lines(prog: Programme, unit: Unit, period: Period,
+                layouts: list[SheetLayout]) -> list[tuple[str, str]]:
+    """The guide's lines as (style, text): plain administrative Vietnamese, one instruction
+    per line; style is title, bold, head, text or note."""
+    from baocao.clerk_texts import (
+        cutoff_text,
+        deadline_text,
+        lead_contact,
+        receipt_where,
+        upload_steps,
+        vn_date,
+    )
+
+    sheets = [lay.sheet for lay in layouts]
+    last = layouts[-1].name if layouts else ""
+    fill = [
+        "Chỉ nhập vào các ô màu vàng. Không thêm, xóa hoặc đổi tên trang tính; không chèn "
+        "thêm dòng, cột.",
+        "Số người, số hội nghị, số vụ việc...: ghi số đếm, không có phần lẻ (ví dụ 12). Đơn "
+        "vị tính của từng chỉ tiêu ghi ở cột \"Đơn vị tính\" hoặc ở đầu mỗi bảng.",
     ]
-    for i, (text, font) in enumerate(lines, 1):
-        c = ws.cell(i, 1, text)
-        if font:
-            c.font = font
-    ws.column_dimensions["A"].width = 120
+    if any(u == MONEY_UNIT for lay in layouts for u in lay.units):
+        fill.append("Số tiền ghi theo đơn vị triệu đồng, nhiều nhất 3 chữ số sau dấu phẩy "
+                    "(ví dụ 1.234,5 triệu đồng là 1 tỷ 234 triệu 500 nghìn đồng).")
+    fill.append("Ô để trống được hiểu là 0. Dòng \"Tổng cộng (tự tính)\" do biểu mẫu tự "
+                "cộng, không cần nhập.")
+    if "tasks" in sheets:
+        fill.append(f"Trang \"{SHEET_TITLES['tasks'][0]}\": chọn tình trạng của từng nhiệm "
+                    "vụ trong danh sách; nhiệm vụ đã hoàn thành hoặc đang thực hiện thì ghi rõ "
+                    "kết quả.")
+    if last:
+        fill.append(f"Cuối trang \"{last}\": ghi họ tên, số điện thoại của người lập biểu; "
+                    "bản in có chữ ký của thủ trưởng đơn vị được lưu tại đơn vị.")
+    send = ["Lưu tệp ở dạng Excel (.xlsx), không đặt mật khẩu, không chuyển sang PDF; tên tệp "
+            "đặt tùy ý.", *upload_steps(prog, unit.code), receipt_where(prog, unit)]
+    lines: list[tuple[str, str]] = [
+        ("title", f"BIỂU MẪU BÁO CÁO {period.title.upper()}"),
+        ("bold", f"Đơn vị báo cáo: {unit.name} (mã {unit.code})"),
+        ("text", f"Kỳ báo cáo: {period.title}; {cutoff_text(period)}."),
+        ("bold", f"Thời hạn gửi: {deadline_text(period)} (gửi trong ngày "
+                 f"{vn_date(period.deadline)} là đúng hạn; gửi sau ngày này báo cáo vẫn được "
+                 "tiếp nhận nhưng bị ghi là gửi muộn)."),
+        ("head", "I. CÁCH ĐIỀN BIỂU MẪU"),
+        *[("text", f"{n}. {t}") for n, t in enumerate(fill, 1)],
+        ("head", "II. CÁCH GỬI BÁO CÁO"),
+        *[("text", f"{n}. {t}") for n, t in enumerate(send, len(fill) + 1)],
+    ]
+    contact = lead_contact(prog, period.deadline)
+    if contact:
+        lines += [("head", "III. LIÊN HỆ KHI CẦN HỖ TRỢ"), ("text", contact + ".")]
+    lines.append(("note", "Căn cứ: " + "; ".join(
+        f"{x.number} ngày {vn_date(x.date)}" for x in prog.documents) + "."))
+    return lines
+
+
+def _write_guide(ws, prog: Programme, unit: Unit, period: Period,
+                 layouts: list[SheetLayout]) -> None:
+    fonts = {"title": Font(name=FONT, bold=True, size=14), "bold": Font(name=FONT, bold=True),
+             "head": Font(name=FONT, bold=True), "text": Font(name=FONT),
+             "note": Font(name=FONT, italic=True)}
+    ws.column_dimensions["A"].width = GUIDE_WIDTH
+    row = 1
+    for style, text in guide_lines(prog, unit, period, layouts):
+        if style == "head":
+            row += 1  # a blank line before each part
+        c = ws.cell(row, 1, text)
+        c.font, c.alignment = fonts[style], _WRAP_TOP
+        fit_row(ws, row)
+        row += 1
     ws.protection.sheet = True
+    print_setup(ws, header_left=hf_text(f"{unit.name} — {period.title}"))
 
 
-def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Period) -> None:
-    ws.cell(1, 1, SHEET_TITLES[lay.sheet][1]).font = Font(bold=True, size=13)
-    ws.cell(2, 1, f"Đơn vị báo cáo: {unit.name}").font = Font(bold=True)
-    ws.cell(3, 1, f"Kỳ báo cáo: {period.title} (mã kỳ {period.code}); số liệu từ "
-                  f"{period.cutoff_start:%d/%m/%Y} đến {period.cutoff_end:%d/%m/%Y}")
-    ws.cell(4, 1, "Đơn vị tính: người, lượt; tiền: triệu đồng").font = Font(italic=True)
+def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Period,
+                 last: bool = False) -> None:
+    from baocao.clerk_texts import cutoff_text
+
+    units = list(dict.fromkeys(lay.units))
+    note = (f"Đơn vị tính: {units[0]}" if len(units) == 1 else
+            "Đơn vị tính: ghi ở từng chỉ tiêu" + ("; số tiền tính bằng triệu đồng"
+                                                  if MONEY_UNIT in units else "")) \
+        if units else ""
+    for row, text, font in ((1, SHEET_TITLES[lay.sheet][1], Font(name=FONT, bold=True, size=13)),
+                            (2, f"Đơn vị báo cáo: {unit.name}", Font(name=FONT, bold=True)),
+                            (3, f"Kỳ báo cáo: {period.title} (mã kỳ {period.code}); "
+                                f"{cutoff_text(period)}", Font(name=FONT)),
+                            (4, note, Font(name=FONT, italic=True))):
+        if text:  # wrapped within the table's width (text running past it widens the print)
+            c = ws.cell(row, 1, text)
+            c.font, c.alignment = font, Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=lay.width)
+    widths = _WIDTHS.get(lay.sheet, _WIDTHS["default"])
+    for col in range(1, lay.width + 1):
+        ws.column_dimensions[get_column_letter(col)].width = widths.get(col, VALUE_WIDTH)
+    for row in range(1, 5):
+        fit_row(ws, row)
     for row, col, text, style in lay.labels:
         c = ws.cell(row, col, text)
         if style == "head":
-            c.font, c.fill, c.border = Font(bold=True), _HEAD_FILL, _BOX
-            c.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
+            c.font, c.fill, c.border = Font(name=FONT, bold=True), _HEAD_FILL, _BOX
+            c.alignment = _CENTER
         elif style == "block":
-            c.font = Font(bold=True)
+            c.font = Font(name=FONT, bold=True)
         elif style == "total":
-            c.font, c.border = Font(bold=True), _BOX
+            c.font, c.border = Font(name=FONT, bold=True), _BOX
+            c.alignment = _WRAP_TOP
+        elif style == "unit":
+            c.font, c.border = Font(name=FONT), _BOX
+            c.alignment = Alignment(horizontal="center", vertical="top", wrap_text=True)
         else:
-            c.border = _BOX
-            c.alignment = Alignment(wrap_text=True, vertical="top")
+            c.font, c.border, c.alignment = Font(name=FONT), _BOX, _WRAP_TOP
     counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
                             showErrorMessage=True, errorTitle="Số liệu không hợp lệ",
-                            error="Nhập số nguyên không âm.")
+                            error="Nhập số đếm, không có phần lẻ (ví dụ 12); không có thì "
+                                  "nhập 0.")
     money = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
                            showErrorMessage=True, errorTitle="Số liệu không hợp lệ",
-                           error="Nhập số tiền (triệu đồng) không âm, tối đa 3 chữ số thập phân.")
+                           error="Nhập số tiền bằng triệu đồng, nhiều nhất 3 chữ số sau dấu "
+                                 "phẩy (ví dụ 1.234,5).")
     ws.add_data_validation(counts)
     ws.add_data_validation(money)
     for cell in lay.cells:
@@ -291,7 +418,7 @@ def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Peri
         c.border = _BOX
         if cell.formula:
             c.value = cell.formula
-            c.font = Font(bold=True)
+            c.font = Font(name=FONT, bold=True)
         else:
             c.fill = _INPUT_FILL
             c.protection = Protection(locked=False)
@@ -306,23 +433,70 @@ def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Peri
             for addr in (t.status_cell, t.description_cell):
                 ws[addr].fill, ws[addr].border = _INPUT_FILL, _BOX
                 ws[addr].protection = Protection(locked=False)
-                ws[addr].alignment = Alignment(wrap_text=True, vertical="top")
+                ws[addr].alignment = _WRAP_TOP
             status.add(ws[t.status_cell])
     for addr in lay.narratives.values():
         ws.merge_cells(f"{addr}:{get_column_letter(lay.width)}{ws[addr].row}")
         ws[addr].fill = _INPUT_FILL
         ws[addr].protection = Protection(locked=False)
-        ws[addr].alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[ws[addr].row].height = 60
-    ws.column_dimensions["A"].width = 6
-    ws.column_dimensions["B"].width = 60 if lay.sheet == "tasks" else 45
-    for col in range(FIRST_VALUE_COL, lay.width + 1):
-        ws.column_dimensions[get_column_letter(col)].width = 50 if lay.sheet == "tasks" and \
-            col == 4 else 16
+        ws[addr].alignment = _WRAP_TOP
+    for row in range(HEADER_ROWS + 1, lay.last_row + 1):
+        fit_row(ws, row)
+    for addr in lay.narratives.values():
+        ws.row_dimensions[ws[addr].row].height = 75
+    if last:
+        _write_signoff(ws, lay)
     ws.freeze_panes = ws.cell(HEADER_ROWS + 1, FIRST_VALUE_COL)
     ws.protection.sheet = True
     ws.protection.formatRows = False
     ws.protection.formatColumns = False
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    plan = print_setup(ws, header_left=hf_text(f"{unit.name} — {period.title}"),
+                       title_cols="A:B", last_col=lay.width)
+    blocks = [(ws[a].row - 1, ws[a].row) for a in lay.narratives.values()]
+    if last:
+        top = lay.last_row + 2
+        blocks.append((top, top + 7))
+    keep_together(ws, plan, blocks)
+
+
+def signoff_cells(lay: SheetLayout) -> dict[str, str]:
+    """Where the sign-off block's inputs are on a form's last sheet (below every other row):
+    the preparer's name, phone and e-mail."""
+    top = lay.last_row + 2
+    return {"preparer": f"B{top + 4}", "phone": f"C{top + 5}", "email": f"C{top + 6}"}
+
+
+def _write_signoff(ws, lay: SheetLayout) -> None:
+    """Người lập biểu (name, phone, e-mail to type) on the left, thủ trưởng đơn vị on the
+    right, the place and date above; nothing above it moves."""
+    top = lay.last_row + 2
+    first = max(FIRST_VALUE_COL, lay.width - 1)
+    right = f"{get_column_letter(first)}{{r}}:{get_column_letter(lay.width)}{{r}}"
+    bold, italic = Font(name=FONT, bold=True), Font(name=FONT, italic=True)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    rows = [(top, None, "......., ngày ..... tháng ..... năm ......", italic),
+            (top + 1, "NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ", bold),
+            (top + 2, "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)", italic)]
+    for r, left, right_text, font in rows:
+        if left:
+            c = ws.cell(r, 2, left)
+            c.font, c.alignment = font, center
+        ws.merge_cells(right.format(r=r))
+        c = ws.cell(r, first, right_text)
+        c.font, c.alignment = font, center
+    ws.row_dimensions[top + 3].height = 45  # room to sign
+    cells = signoff_cells(lay)
+    for key, label in (("preparer", None), ("phone", "Số điện thoại:"),
+                       ("email", "Thư điện tử:")):
+        addr = cells[key]
+        c = ws[addr]
+        c.fill, c.border, c.protection = _INPUT_FILL, _BOX, Protection(locked=False)
+        c.font = Font(name=FONT)
+        c.alignment = Alignment(horizontal="center" if key == "preparer" else "left",
+                                vertical="center")
+        c.number_format = "@"  # a phone number stays text: its leading 0 is kept
+        if label:
+            lab = ws.cell(c.row, 2, label)
+            lab.font, lab.alignment = Font(name=FONT), Alignment(horizontal="right")
+    ws.cell(top + 7, 2, "(Họ tên, số điện thoại để đơn vị tổng hợp liên hệ khi cần)"
+            ).font = Font(name=FONT, italic=True, size=10)

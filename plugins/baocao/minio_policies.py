@@ -86,11 +86,16 @@ def unit_codes(prog: Programme, period: str | None = None) -> list[str]:
     return sorted({u.code for u in units})
 
 
+def unit_user(programme: str, code: str) -> str:
+    """The MinIO user of a unit: what its clerks log in with (forms and README say it)."""
+    return f"{programme}-{check_code(code)}"
+
+
 def unit_accesses(prog: Programme, bucket: str, period: str | None = None) -> list[UnitAccess]:
     """One :class:`UnitAccess` per unit; user and policy names carry the programme code."""
     out = []
     for code in unit_codes(prog, period):
-        name = f"{prog.code}-{check_code(code)}"
+        name = unit_user(prog.code, code)
         out.append(UnitAccess(unit=code, user=name, policy_name=f"baocao-{name}",
                               policy=unit_policy(bucket, code)))
     return out

@@ -24,7 +24,7 @@ from baocao.forms import (
 from baocao.periods import Period, collecting_period
 from baocao.programme import TOTAL, Programme, Unit
 from baocao.timezone import local_date
-from baocao.vn_numbers import NotANumber, parse_vn_number
+from baocao.vn_numbers import NotANumber, format_vn_number, parse_vn_number
 from baocao.workbook import UnreadableWorkbook, Workbook
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class Problem:
     rule: str = "STRUCTURE"
     severity: str = "error"
     expected: str = ""  # what the cell should hold, when it can be said briefly
+    label: str = ""  # what the cell holds, as the form words it ('Số người được tư vấn')
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -103,8 +104,14 @@ def nfc(text: Any) -> str:
 
 
 def _show(raw: Any) -> str:
+    """A cell's content as a Vietnamese reader sees it: 3.0 as 3, 1234.5 as 1.234,5."""
     if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e16:
         raw = int(raw)  # 3.0 as Excel shows it: 3
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = format_vn_number(raw)
+    elif isinstance(raw, float) and raw == raw and abs(raw) != float("inf"):
+        exact = Decimal(repr(raw))
+        raw = format_vn_number(exact, max(0, -int(exact.as_tuple().exponent)))
     text = nfc(raw) if raw is not None else "(trống)"
     return text[:80] + ("…" if len(text) > 80 else "")
 
@@ -259,74 +266,79 @@ def _number(raw: Any) -> Decimal | None:
     return parse_vn_number(text)
 
 
+def _what(spec: CellSpec) -> str:
+    """'số người', 'số hội nghị', 'số tiền (triệu đồng)': what a cell asks for."""
+    if spec.kind == "money":
+        return "số tiền (triệu đồng)"
+    return f"số {spec.unit}" if spec.unit else "số"
+
+
 def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[str, str],
                 errors: dict[str, str], sub: ParsedSubmission) -> None:
     owned: list[CellSpec] = []
     got: dict[tuple[str, str, str], float] = {}
+
+    def problem(spec: CellSpec, message: str, raw: Any, **kw: str) -> None:
+        sub.problems.append(Problem(message, _sheet(spec.sheet), spec.address, _show(raw),
+                                    label=spec.label, **kw))
+
     for spec in cells:
-        sheet = _sheet(spec.sheet)
         formula = formulas.get(spec.address)
         if spec.formula and formula is not None:
             owned.append(spec)  # the form's own total formula: computed below
             if formula and formula.replace("$", "") != spec.formula.lstrip("="):
-                sub.problems.append(Problem(
-                    f"Công thức dòng tổng cộng đã bị sửa; hệ thống tự tính lại tổng theo công "
-                    f"thức của biểu mẫu ({spec.formula})", sheet, spec.address,
-                    _show("=" + formula), severity="warning"))
+                problem(spec, f"Công thức của ô tự tính đã bị sửa; hệ thống vẫn tính lại ô này "
+                        f"theo công thức của biểu mẫu ({spec.formula}), tức là từ các ô "
+                        f"{spec.inputs.replace(':', '–')}", "=" + formula, severity="warning")
             continue
         raw = values.get(spec.address)
+        example = f"{_what(spec)}, ví dụ {spec.example}"
         if formula is not None and "[" in formula:
-            sub.problems.append(Problem("Công thức liên kết tới bảng tính khác; hãy nhập số "
-                                        "trực tiếp", sheet, spec.address, _show("=" + formula),
-                                        expected=DIRECT_NUMBER))
+            problem(spec, "Công thức liên kết tới bảng tính khác; hãy nhập số trực tiếp, ví dụ "
+                    f"{spec.example}", "=" + formula, expected=DIRECT_NUMBER)
             continue
         if spec.address in errors:
             shown = "=" + formula if formula else errors[spec.address]
-            sub.problems.append(Problem(f"Ô có lỗi {errors[spec.address]} (công thức tính "
-                                        "không ra số); hãy nhập số trực tiếp", sheet,
-                                        spec.address, _show(shown), expected=DIRECT_NUMBER))
+            problem(spec, f"Ô có lỗi {errors[spec.address]} (công thức tính không ra số); hãy "
+                    f"nhập số trực tiếp, ví dụ {spec.example}", shown, expected=DIRECT_NUMBER)
             continue
         if formula is not None and raw is None:
-            sub.problems.append(Problem("Ô chứa công thức chưa được tính giá trị; hãy nhập số "
-                                        "trực tiếp", sheet, spec.address, _show("=" + formula),
-                                        expected=DIRECT_NUMBER))
+            problem(spec, "Ô chứa công thức chưa được tính giá trị; hãy nhập số trực tiếp, ví "
+                    f"dụ {spec.example}", "=" + formula, expected=DIRECT_NUMBER)
             continue
         if formula is not None and isinstance(raw, int | float) and not isinstance(raw, bool):
-            sub.problems.append(Problem(f"Ô nhập liệu chứa công thức; hệ thống ghi nhận giá trị "
-                                        f"Excel đã tính ({_show(raw)}). Nên nhập số trực tiếp",
-                                        sheet, spec.address, _show("=" + formula),
-                                        severity="warning"))
+            problem(spec, f"Ô nhập liệu chứa công thức; hệ thống ghi nhận giá trị Excel đã tính "
+                    f"({_show(raw)}). Nên nhập số trực tiếp", "=" + formula, severity="warning")
         try:
             num = _number(raw)
         except NotANumber:
-            sub.problems.append(Problem("Không phải là số. Nhập số, ví dụ 1.234 hoặc 1.234,5",
-                                        sheet, spec.address, _show(raw),
-                                        expected="số, ví dụ 1.234 hoặc 1.234,5"))
+            problem(spec, f"Không phải là số. Nhập {example}", raw, expected=example)
             continue
         if num is None:
             num = Decimal(0)  # the form says: a blank input cell means 0
         if num < 0:
-            sub.problems.append(Problem("Số liệu không được âm", sheet, spec.address,
-                                        _show(raw), expected="số không âm (≥ 0)"))
+            problem(spec, "Số liệu không được âm; không có thì nhập 0", raw,
+                    expected="số không âm (0 trở lên)")
             continue
         if num >= MAX_VALUE:
-            sub.problems.append(Problem("Số liệu lớn bất thường (từ 1.000.000.000.000 trở lên); "
-                                        "kiểm tra lại đơn vị tính", sheet, spec.address,
-                                        _show(raw), expected="số nhỏ hơn 1.000.000.000.000"))
+            problem(spec, "Số liệu lớn bất thường (từ 1.000.000.000.000 trở lên); kiểm tra lại "
+                    f"đơn vị tính ({spec.unit or _what(spec)})", raw,
+                    expected="số nhỏ hơn 1.000.000.000.000")
             continue
         if spec.kind == "count" and num != num.to_integral_value():
-            sub.problems.append(Problem("Số người, số vụ việc phải là số nguyên", sheet,
-                                        spec.address, _show(raw), expected="số nguyên"))
+            problem(spec, f"{_what(spec).capitalize()} phải là số đếm, không có phần lẻ (số "
+                    f"nguyên), ví dụ {spec.example}", raw, expected=f"số nguyên, ví dụ "
+                    f"{spec.example}")
             continue
         if spec.kind == "money" and num != num.quantize(Decimal("0.001")):
-            sub.problems.append(Problem("Số tiền (triệu đồng) chỉ được có tối đa 3 chữ số thập "
-                                        "phân", sheet, spec.address, _show(raw),
-                                        expected="tối đa 3 chữ số thập phân"))
+            problem(spec, "Số tiền (triệu đồng) chỉ được có tối đa 3 chữ số thập phân (sau dấu "
+                    f"phẩy), ví dụ {spec.example}", raw,
+                    expected=f"tối đa 3 chữ số thập phân, ví dụ {spec.example}")
             continue
         value = float(num)
         got[(spec.indicator, spec.row, spec.col)] = value
-        sub.values.append(Value(sheet, spec.address, spec.indicator, spec.row, spec.col,
-                                spec.kind, value))
+        sub.values.append(Value(_sheet(spec.sheet), spec.address, spec.indicator, spec.row,
+                                spec.col, spec.kind, value))
     for spec in owned:
         parts = [v for (i, r, c), v in got.items()
                  if i == spec.indicator and c == spec.col and r != TOTAL]

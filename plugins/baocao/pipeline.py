@@ -41,6 +41,7 @@ def prepare_warehouse(programme: str) -> dict[str, Any]:
 def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     """Process every file waiting in the inbox; a summary for XCom and the logs."""
     from baocao.intake import bucket_root, run_intake
+    from baocao.receipts import mail_receipts
     from baocao.validation import Validator
 
     prog = load_programme(programme)
@@ -55,13 +56,15 @@ def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
         outcomes = run_intake(prog, engine(), root, run_id, validator=validator)
     finally:
         docs = _build_data_docs(validator)
+    mailed = mail_receipts(engine(), prog, root, outcomes)
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
     periods = sorted({o.period for o in outcomes if o.status == "accepted" and o.period})
     log.info("intake %s: %s; periods touched: %s", programme, counts, periods)
     return {"programme": programme, "counts": counts, "periods": periods,
-            "files": [o.as_dict() for o in outcomes], "data_docs": docs}
+            "files": [o.as_dict() for o in outcomes], "data_docs": docs,
+            "receipts_mailed": mailed}
 
 
 def _build_data_docs(validator) -> str:
@@ -330,29 +333,45 @@ def publish_forms(programme: str, period: str, root=None) -> dict[str, Any]:
 
 
 def _forms_index(prog, per, units) -> str:
-    """The templates folder's README.txt (Vietnamese, NFC; no timestamp: reproducible)."""
+    """The templates folder's README.txt (Vietnamese, NFC; no timestamp: reproducible):
+    deadline, how to fill and send (production: MinIO console and login, or ``mc cp``), where
+    the answer comes back, whom to call, and every unit with its form and drop folder."""
     import unicodedata
 
+    from baocao.clerk_texts import (
+        cutoff_text,
+        deadline_text,
+        lead_contact,
+        receipt_where,
+        upload_steps,
+        vn_date,
+    )
+    from baocao.layout import drop_location, form_path
+    from baocao.minio_policies import unit_user
+
+    steps = ["Tải biểu mẫu của đơn vị mình: tệp <mã đơn vị>.xlsx trong thư mục này (danh "
+             "sách ở cuối tệp). Trang \"Hướng dẫn\" của biểu mẫu ghi cách điền.",
+             "Nhập số liệu vào các ô màu vàng; không thêm, xóa hoặc đổi tên trang tính.",
+             "Lưu ở dạng Excel (.xlsx), không đặt mật khẩu, không chuyển sang PDF.",
+             *upload_steps(prog), receipt_where(prog, None)]
     lines = [
         f"BIỂU MẪU BÁO CÁO {per.title.upper()}",
         prog.title,
         "",
-        f"Số liệu tính từ ngày {per.cutoff_start:%d/%m/%Y} đến ngày {per.cutoff_end:%d/%m/%Y}; "
-        f"hạn gửi trước ngày {per.deadline:%d/%m/%Y}. Phiên bản biểu mẫu {prog.form_version}.",
+        f"Kỳ báo cáo {per.title}: {cutoff_text(per)}.",
+        f"Thời hạn gửi: {deadline_text(per)} (gửi trong ngày {vn_date(per.deadline)} là đúng "
+        "hạn; gửi sau ngày này vẫn được tiếp nhận nhưng bị ghi là gửi muộn).",
+        f"Phiên bản biểu mẫu: {prog.form_version}.",
         "",
-        "Cách gửi báo cáo:",
-        "1. Tải biểu mẫu của đơn vị mình: tệp <mã đơn vị>.xlsx trong thư mục này.",
-        "2. Nhập số liệu vào các ô màu vàng; không thêm, xóa hoặc đổi tên trang tính.",
-        "3. Lưu ở định dạng .xlsx (không đặt mật khẩu, không chuyển sang PDF) và đặt tệp vào "
-        "thư mục inbox/<mã đơn vị>/ của kho tiếp nhận.",
-        "4. Phiếu tiếp nhận (đã tiếp nhận hoặc bị từ chối kèm từng lỗi) được trả vào thư mục "
-        "receipts/<mã đơn vị>/. Gửi lại tệp đã sửa vào cùng thư mục inbox; lần gửi sau thay "
-        "thế lần gửi trước.",
-        "",
-        f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)",
+        "CÁCH GỬI BÁO CÁO",
+        *[f"{n}. {t}" for n, t in enumerate(steps, 1)],
     ]
+    contact = lead_contact(prog, per.deadline)
+    if contact:
+        lines += ["", f"Liên hệ khi cần hỗ trợ: {contact}."]
+    lines += ["", f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)"]
     for n, u in enumerate(units, 1):
-        lines += [f"{n:>3}. {u.name} (mã {u.code})",
-                  f"     biểu mẫu: templates/{per.code}/{u.code}.xlsx"
-                  f"  —  gửi báo cáo vào: inbox/{u.code}/"]
+        lines += [f"{n:>3}. {u.name} (mã {u.code}, tài khoản {unit_user(prog.code, u.code)})",
+                  f"     biểu mẫu: {form_path(per.code, u.code)}"
+                  f"  —  gửi báo cáo vào: {drop_location(prog.code, u.code)}"]
     return unicodedata.normalize("NFC", "\n".join(lines) + "\n")

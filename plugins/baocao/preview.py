@@ -66,8 +66,9 @@ def to_png(pdf: Path, out_dir: Path, dpi: int = 60) -> list[Path]:
 
 def render_preview(programme: str, period: str, out_dir: Path, dpi: int = 60
                    ) -> dict[str, dict[str, object]]:
-    """Render the period's draft report (.docx, .xlsx) from the warehouse and one blank form,
-    convert each to PDF and PNG pages under ``out_dir``; per document its paths and pages."""
+    """Render the period's draft report (.docx, .xlsx) from the warehouse and two blank forms
+    (a local unit's and a department's: the lead one when it reports), convert each to PDF
+    and PNG pages under ``out_dir``; per document its paths and pages."""
     from baocao.forms import build_form
     from baocao.pipeline import engine
     from baocao.programme import load_programme
@@ -88,6 +89,13 @@ def render_preview(programme: str, period: str, out_dir: Path, dpi: int = 60
     if unit is not None:
         docs["form.xlsx"] = (out_dir / f"bieu-mau-{per.code}-{unit.code}.xlsx",
                              build_form(prog, unit, per))
+    lead = prog.find_lead(per.deadline)
+    department = lead if lead in units else next(
+        (u for u in units if not prog.is_local(u)), None)
+    if department is not None and department is not unit:
+        docs["form-department.xlsx"] = (
+            out_dir / f"bieu-mau-{per.code}-{department.code}.xlsx",
+            build_form(prog, department, per))
     out: dict[str, dict[str, object]] = {}
     for key, (path, data_bytes) in docs.items():
         path.write_bytes(data_bytes)
@@ -96,3 +104,21 @@ def render_preview(programme: str, period: str, out_dir: Path, dpi: int = 60
         out[key] = {"file": str(path), "pdf": str(pdf), "pages": page_count(pdf),
                     "png": [str(p) for p in pngs]}
     return out
+
+
+def page_words(pdf: Path) -> list[dict[str, object]]:
+    """Each page's size and words with their boxes (``pdftotext -bbox``, read with an XML
+    parser), to check print: {'width', 'height', 'words': [(x0, y0, x1, y1, text), ...]}.
+    A word's box is as tall as its font's ascent plus descent at the printed size."""
+    from xml.etree import ElementTree
+
+    out = subprocess.run([_tool("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True,
+                         check=True).stdout
+    ns = "{http://www.w3.org/1999/xhtml}"
+    pages = []
+    for page in ElementTree.fromstring(out).iter(f"{ns}page"):
+        words = [(float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")),
+                  float(w.get("yMax")), w.text or "") for w in page.iter(f"{ns}word")]
+        pages.append({"width": float(page.get("width")), "height": float(page.get("height")),
+                      "words": words})
+    return pages

@@ -25,6 +25,7 @@ ValueKind = Literal["count", "money"]
 Op = Literal["<=", "<", "==", ">=", ">"]
 SHEET_CODES = ("workers", "funds", "communication", "enforcement", "tasks")
 TOTAL = "TOTAL"  # reserved row member: the total row of a block with a row dimension
+MONEY_UNIT = "triệu đồng"  # every amount of money on the forms is in million VND
 
 
 class ProgrammeError(ValueError):
@@ -56,6 +57,7 @@ class Member(_Model):
     name: str
     kind: ValueKind | None = None  # overrides the indicator's kind for this column
     stock: bool = False  # a stock (outstanding loans...) rather than a flow
+    unit: str = ""  # unit of measure of this column's counts (overrides the indicator's)
 
 
 class Dimension(_Model):
@@ -85,6 +87,10 @@ class Indicator(_Model):
     cols: str | None = None  # dimension code
     total_row: bool = False  # a form-owned total row (a SUM formula) under the rows
     stock: bool = False
+    unit: str = ""  # unit of measure of a count: "người", "hội nghị", "tin, bài", "vụ"...
+    # Which reports make the province's figure (one source, nothing counted twice): the sum
+    # of the local units' reports, the lead department's register, every unit's own
+    # activity, or the units listed in ``primary_units``. Reports and annexes follow it.
     primary: Literal["local", "lead", "all", "units"] = "local"
     primary_units: list[str] = Field(default_factory=list)
 
@@ -128,6 +134,14 @@ class KindDefaults(_Model):
     tasks: list[Task] = Field(default_factory=list)
 
 
+class Contact(_Model):
+    """Whom clerks call or write to about their reports; empty parts are not shown."""
+
+    office: str = ""  # e.g. the department's division that consolidates the reports
+    phone: str = ""
+    email: str = ""
+
+
 class Unit(_Model):
     code: str
     name: str
@@ -138,6 +152,7 @@ class Unit(_Model):
     sheets: list[str] | None = None
     tasks: list[Task] | None = None
     emails: list[str] = Field(default_factory=list)
+    contact: Contact = Field(default_factory=Contact)  # shown to clerks (lead department)
     note: str = ""
 
     def active_on(self, day: date) -> bool:
@@ -303,6 +318,16 @@ class Programme(_Model):
                 return member.kind
         return ind.kind
 
+    def unit_of_measure(self, ind: Indicator, col: str = "") -> str:
+        """The unit of measure of a cell of ``ind`` in column ``col``: 'triệu đồng' for
+        money, else the column's or the indicator's own ('người', 'hội nghị', 'vụ'...)."""
+        if ind.cols and col:
+            member = self.dimension(ind.cols).member(col)
+            if self.value_kind(ind, col) == "money":
+                return MONEY_UNIT
+            return member.unit or ind.unit
+        return MONEY_UNIT if ind.kind == "money" else ind.unit
+
     def cells(self, ind: Indicator, with_total: bool = True) -> list[tuple[str, str]]:
         """(row member, col member) of every cell of an indicator; '' where no dimension."""
         rows = self.dimension(ind.rows).codes if ind.rows else [""]
@@ -335,6 +360,12 @@ class Programme(_Model):
             for axis in (ind.rows, ind.cols):
                 if axis and axis not in dims:
                     problems.append(f"{where}: unknown dimension '{axis}'")
+            cols = dims[ind.cols].members if ind.cols in dims else []
+            unitless = [m.code for m in cols if (m.kind or ind.kind) == "count"
+                        and not (m.unit or ind.unit)]
+            if unitless or (not cols and ind.kind == "count" and not ind.unit):
+                problems.append(f"{where}: no unit of measure (unit: người, vụ...) for "
+                                f"{', '.join(unitless) if unitless else 'its counts'}")
         if len(inds) != len(self.indicators):
             problems.append("indicators: duplicate indicator codes")
         codes = {u.code for u in self.units}
