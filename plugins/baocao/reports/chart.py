@@ -20,14 +20,15 @@ def departures_chart(data: ReportData) -> bytes:
 
     prog = data.prog
     markets = prog.dimension("market").members
-    values = [data.totals.get(("W_DEP", m.code, "total"), 0.0) for m in markets]
+    values = [data.headline_totals.get(("W_DEP", m.code, "total"), 0.0) for m in markets]
     targets = target_rows(data)
     fmt = FuncFormatter(lambda v, _pos: format_vn_number(v))
     plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9})
     fig, axes = plt.subplots(1, 2 if targets else 1, figsize=(9, 3.6), dpi=150,
                              gridspec_kw={"width_ratios": [3, 2]} if targets else None)
     ax = axes[0] if targets else axes
-    ax.barh([m.name for m in markets][::-1], values[::-1], color="#2f5597")
+    ax.barh([m.name_on(data.period.deadline) for m in markets][::-1], values[::-1],
+            color="#2f5597")
     ax.set_title(f"Lao động đi làm việc ở nước ngoài theo thị trường\n{data.period.title}")
     ax.xaxis.set_major_formatter(fmt)
     for i, v in enumerate(values[::-1]):
@@ -35,8 +36,11 @@ def departures_chart(data: ReportData) -> bytes:
                     va="center", fontsize=8)
     if targets:
         ax2 = axes[1]
+        import textwrap
+
         names = [t["name"].replace("Lao động đi làm việc tại ", "") for t in targets]
-        names = [n if len(n) < 28 else n[:26] + "…" for n in names]
+        names = [textwrap.shorten(n, 60, placeholder="…") for n in names]
+        names = ["\n".join(textwrap.wrap(n, 22)) for n in names]
         xs = range(len(targets))
         ax2.bar([x - 0.2 for x in xs], [t["target_value"] for t in targets], 0.4,
                 label="Mục tiêu", color="#bfbfbf")

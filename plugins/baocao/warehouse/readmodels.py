@@ -117,7 +117,8 @@ class UnitStatus:
             parts.append(f"bổ sung, thay thế ngày {when}"
                          + (" (sau hạn)" if self.correction_late else ""))
         if self.refused_before:
-            parts.append(f"{self.refused_before} tệp bị từ chối trước đó")
+            parts.append(f"{self.refused_before} tệp bị từ chối"
+                         + (" trước đó" if self.version else ""))
         return "; ".join(parts)
 
 
