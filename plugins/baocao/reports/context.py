@@ -663,6 +663,10 @@ def context(data: ReportData) -> dict[str, Any]:
         "expected": str(comp["expected"]), "received": str(comp["received"]),
         "on_time": str(comp["on_time"]), "late": str(comp["late"]),
         "missing": str(comp["missing"]),
+        "late_units": ", ".join(s.unit.name for s in data.statuses if s.status == "late")
+        or "không có",
+        "missing_units": ", ".join(s.unit.name for s in data.statuses
+                                   if s.status not in ("on_time", "late")) or "không có",
         "completeness": percent(comp["received"], comp["expected"]),
         "timeliness": percent(comp["on_time"], comp["expected"]),
         "worker_rows": worker_rows(data),

@@ -403,6 +403,7 @@ def _annexes(doc) -> None:
                       "Bản số", "Ghi chú"],
                 ["r.no", "r.unit", "r.status", "r.received", "r.version", "r.note"],
                 "statuses", [1.3, 9.0, 4.6, 3.4, 1.6, 5.8], size=12)
+    _tag(doc, "{%p if not empty %}")
 
     _annex_title(doc, "II", "KẾT QUẢ ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI")
     _para(doc, "1. Số lao động theo thị trường và đối tượng (người)", 13, bold=True)
@@ -470,6 +471,7 @@ def _annexes(doc) -> None:
                 [1.2, 6.0, 3.0, 15.5], size=11)
     _tag(doc, "{%p else %}")
     _para(doc, "Không có số liệu nào cần lưu ý.", 13, indent=True)
+    _tag(doc, "{%p endif %}")
     _tag(doc, "{%p endif %}")
     _tag(doc, "{%p for n in notes %}")
     _para(doc, "Ghi chú: {{ n }}", 12, italic=True, indent=True)

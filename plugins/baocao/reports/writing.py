@@ -29,6 +29,7 @@ from baocao.reports.context import (
     percent,
     scalar_rows,
     target_table,
+    transition_note,
     worker_rows,
 )
 from baocao.vn_numbers import format_vn_money
@@ -96,7 +97,7 @@ def task_counts(data: ReportData) -> dict[str, Any]:
 
 
 def _kind_label(kind: str) -> str:
-    return {"commune": "UBND các xã, phường", "district": "UBND các huyện, thành phố"}.get(
+    return {"commune": "các xã, phường", "district": "các huyện, thành phố"}.get(
         kind, "các cơ quan, đơn vị cấp tỉnh")
 
 
@@ -110,7 +111,7 @@ def leadership(data: ReportData) -> list[str]:
     provincial = [s for s in expected if not prog.is_local(s.unit)]
     out = [f"{prog.reporting_body} đã giao nhiệm vụ cụ thể cho {len(expected)} cơ quan, đơn "
            f"vị, địa phương ({len(provincial)} cơ quan, đơn vị cấp tỉnh và {len(local)} "
-           f"{_kind_label(local[0].unit.kind).removeprefix('UBND các ') if local else 'địa phương'})"
+           f"{_kind_label(local[0].unit.kind).removeprefix('các ') if local else 'địa phương'})"
            f" với {assigned} lượt nhiệm vụ theo Kế hoạch"
            + (f"; {lead.name} là cơ quan thường trực, theo dõi, đôn đốc và tổng hợp kết quả "
               "thực hiện." if lead else ".")]
@@ -202,6 +203,9 @@ def departures(data: ReportData) -> list[str]:
            f" trong đó {total['women']} lao động nữ, {total['ethnic']} người dân tộc thiểu "
            f"số, {total['demob']} bộ đội, công an xuất ngũ, {total['poor']} lao động thuộc hộ "
            f"nghèo và {total['near_poor']} lao động thuộc hộ cận nghèo."]
+    note = transition_note(data)
+    if note:
+        out.append(note)
     markets = sorted((r for r in _market_rows(data) if r["total_value"] > 0),
                      key=lambda r: -r["total_value"])
     if markets and grand:
@@ -213,7 +217,7 @@ def departures(data: ReportData) -> list[str]:
                 for m in prog.dimension("channel").members]
     channels = [(n, v) for n, v in channels if v > 0]
     if channels:
-        out.append("Theo hình thức đi: " + "; ".join(f"{n.lower()} {N(v)} lao động"
+        out.append("Theo hình thức đi: " + "; ".join(f"{n[0].lower() + n[1:]} {N(v)} lao động"
                                                      for n, v in channels) + ".")
     return out
 
@@ -463,9 +467,9 @@ def _lead_gap(data: ReportData) -> str:
     official = data.total(list(TOTAL_REFS))
     if not official or abs(other - official) * 10 <= official:
         return ""
-    return (f"Số liệu lao động đi làm việc ở nước ngoài giữa báo cáo của {lead.name} "
-            f"({N(other)}) và tổng hợp từ báo cáo của các địa phương ({N(official)}) còn chênh "
-            f"lệch {percent(abs(other - official), official)} (đối chiếu tại Phụ lục III).")
+    return (f"Số liệu lao động đi làm việc ở nước ngoài theo báo cáo của {lead.name} chênh "
+            f"lệch {percent(abs(other - official), official)} so với số liệu chính thức "
+            "(đối chiếu tại Phụ lục III); cần rà soát, thống nhất số liệu giữa các nguồn.")
 
 
 def _grouped(data: ReportData, key: str) -> list[synthesis.TextGroup]:

@@ -15,6 +15,7 @@ from baocao.programme import TOTAL
 from baocao.reports.context import (
     ReportData,
     area_rows,
+    cumulative_label,
     empty_text,
     fund_rows,
     funds_source_note,
@@ -91,6 +92,7 @@ def render_xlsx(data: ReportData, draft: bool = False) -> bytes:
     if not notice:
         _status_sheet(wb, data, sub)
     _warnings_sheet(wb, data, sub, notice)
+    _unit_detail_sheet(wb, data, sub, notice)
     if draft:
         for ws in wb.worksheets:
             ws.cell(2, 1).value = f"BẢN DỰ THẢO — {ws.cell(2, 1).value}"
@@ -122,7 +124,7 @@ def _targets_sheet(wb: Workbook, data: ReportData, sub: str, notice: str) -> Non
                 ["Chỉ tiêu", "Mục tiêu kỳ báo cáo" + (" (1/2 mục tiêu năm, tham khảo)"
                                                        if half else ""),
                  "Thực hiện", "Tỷ lệ", "Đánh giá", "Mục tiêu năm", "Tỷ lệ so với mục tiêu năm",
-                 f"Lũy kế từ năm {prog.first_year}", "Mục tiêu lũy kế", "Tỷ lệ lũy kế",
+                 cumulative_label(data), "Mục tiêu lũy kế", "Tỷ lệ lũy kế",
                  "Cùng kỳ năm trước", "Tăng/giảm"],
                 [50, 16, 14, 10, 12, 14, 12, 16, 16, 10, 16, 12], notice)
     for r, t in enumerate(target_table(data), 5):
@@ -247,3 +249,41 @@ def _warnings_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") 
         for c, v in enumerate([r - 4, names.get(w["unit_code"], w["unit_code"]), w["rule"],
                                w["sheet"], w["cell"], w["value"], w["message"]], 1):
             put(ws, r, c, v, wrap=c == 7)
+
+
+def _unit_detail_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") -> None:
+    """Each unit's task results and texts as it wrote them (the report body only sums them
+    up): one row per task, then its difficulties, recommendations and plans."""
+    from baocao.reports.annexes import NARRATIVE_KEYS, text_rows, unit_detail_rows
+
+    labels = {"difficulties": "Khó khăn, vướng mắc", "recommendations": "Đề xuất, kiến nghị",
+              "next_plan": "Phương hướng kỳ tới"}
+    ws = _sheet(wb, "Nhiệm vụ theo đơn vị", "KẾT QUẢ THỰC HIỆN NHIỆM VỤ VÀ Ý KIẾN CỦA TỪNG "
+                "CƠ QUAN, ĐƠN VỊ", sub,
+                ["STT", "Cơ quan, đơn vị", "Mã", "Nhóm", "Nhiệm vụ / nội dung", "Tình trạng",
+                 "Kết quả, ý kiến", "Ô"], [6, 34, 12, 8, 60, 16, 70, 12], notice)
+    texts = {r["unit"]: r for r in text_rows(data)}
+    rows: list[list[Any]] = []
+    seen: list[str] = []
+    for r in unit_detail_rows(data):
+        if r["unit"] not in seen:
+            seen.append(r["unit"])
+        rows.append([len(seen), r["unit"], r["unit_code"], r["group"], r["task_full"],
+                     r["status"], r["result"], r["cell"]])
+    by_unit: dict[str, list[list[Any]]] = defaultdict(list)
+    for row in rows:
+        by_unit[row[1]].append(row)
+    for name, t in texts.items():
+        if name not in seen:
+            seen.append(name)
+        for key in NARRATIVE_KEYS:
+            if t[key] != "-":
+                by_unit[name].append([seen.index(name) + 1, name, "", "", labels[key], "",
+                                      t[key], ""])
+    r = 5
+    for name in seen:
+        for row in by_unit[name]:
+            for c, v in enumerate(row, 1):
+                put(ws, r, c, v, wrap=c in (2, 5, 7))
+            r += 1
+
