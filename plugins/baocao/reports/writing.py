@@ -335,8 +335,9 @@ def task_groups(data: ReportData) -> list[dict[str, str]]:
         n = sum(c.values())
         title = f"Nhóm {code}: {groups.get(code, 'Nhiệm vụ khác')}" if code else \
             "Nhiệm vụ khác"
-        done = done_by[code]
+        # a unit with a task of the group not started is no example of completion;
         # provincial bodies first: they show how the province led the group
+        done = [u for u in done_by[code] if u not in todo_by[code]]
         local = {u.name for u in prog.units if prog.is_local(u)}
         done.sort(key=lambda u: u in local)
         text = (f"{c['done']}/{n} lượt nhiệm vụ đã hoàn thành ({percent(c['done'], n)}), "
