@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import insert
 
 from baocao.programme import list_programme_files, load_programme
-from baocao.reports.context import build_report_data
+from baocao.reports.context import build_report_data, target_table
 from baocao.reports.docx_report import render_docx
 from baocao.reports.xlsx_report import render_xlsx
 from baocao.warehouse.db import get_engine, migrate
@@ -294,3 +294,79 @@ def test_target_row_without_a_target_for_the_year(engine, lang_son_across_2025):
     row = next(r for r in b01 if r[0] and r[0].startswith("Lao động đi làm việc tại các quốc"))
     assert (row[1], row[5], row[8]) == ("chưa có chỉ tiêu",) * 3
     assert 0 not in (row[1], row[5], row[8]) and None not in (row[1], row[5], row[8])
+
+
+@pytest.mark.parametrize(("achieved", "met", "pct"), [(2499, "Chưa đạt", "99,96%"),
+                                                      (2500, "Đạt", "100,0%"),
+                                                      (2501, "Đạt", "100,0%")])
+def test_achievement_at_the_boundary_is_judged_on_exact_values(engine, achieved, met, pct):
+    """Half of 5.000 is the half-year mark: 2.499 is not met and never reads '100,0%'."""
+    prog = load_programme("lang-son")
+    sync_programme(engine, prog)
+    seed(engine, prog, "2026-H1", "X-06040", {("W_DEP", "CN", "total"): achieved,
+                                              ("W_DEP", "TOTAL", "total"): achieved})
+    data = build_report_data(engine, prog, prog.period("2026-H1"), generated_at=GENERATED)
+    docx_bytes = render_docx(data)
+    rows = docx_table(docx_bytes, "Chỉ tiêu")
+    cn = next(r for r in rows if r[0].startswith("Lao động đi làm việc tại thành phố Sùng Tả"))
+    assert cn[1:5] == ["2.500*", f"{achieved // 1000}.{achieved % 1000:03d}", pct, met]
+    text = docx_text(docx_bytes)
+    assert not any("Chưa đạt" in r and "100,0%" in r for r in rows)
+    if met == "Chưa đạt":
+        assert ("bằng 99,96% mục tiêu 6 tháng (1/2 mục tiêu năm), chưa đạt mục tiêu (còn thiếu "
+                "1 người)") in text
+    else:
+        assert f"bằng {pct} mục tiêu 6 tháng (1/2 mục tiêu năm), đạt mục tiêu." in text
+
+
+def test_percentages_round_half_up():
+    from baocao.reports.context import percent
+    from baocao.warehouse.readmodels import half_up_pct
+
+    assert percent(77, 80) == "96,3%" and half_up_pct(77, 80) == 96.3
+    assert percent(1, 8) == "12,5%" and percent(1, 3) == "33,3%" and percent(2, 3) == "66,7%"
+    assert percent(0, 0) == "-" and half_up_pct(0, 0) == 0.0
+    assert percent(2499, 2500, met=False) == "99,96%"
+    assert percent(49999, 50000, met=False) == "99,998%"
+
+
+def test_annual_report_adds_the_districts_first_half_by_the_programme_rule(engine):
+    """Lạng Sơn 2025: districts' first half (to 14/6) + communes from 15/6 (add_first_half);
+    the sentence says so, and the figure is the sum."""
+    prog = load_programme("lang-son")
+    sync_programme(engine, prog)
+    w, cn = ("W_DEP", "TOTAL", "total"), ("W_DEP", "CN", "total")
+    seed(engine, prog, "2025-H1", "H-180", {w: 100, cn: 80, ("F_FUNDS", "NEF", "outstanding"): 9})
+    seed(engine, prog, "2025-H1", "H-181", {w: 50, cn: 50})
+    seed(engine, prog, "2025-Y", "X-06040", {w: 400, cn: 300})
+    data = build_report_data(engine, prog, prog.period("2025-Y"), generated_at=GENERATED)
+    assert data.total(["W_DEP.TOTAL.total"]) == 550
+    assert ("F_FUNDS", "NEF", "outstanding") not in data.carried  # stocks are not added
+    text = docx_text(render_docx(data))
+    assert "toàn tỉnh có 550 lao động" in text
+    assert ("Số liệu năm 2025 gồm số liệu 6 tháng đầu năm (đến ngày 14/06/2025) của UBND các "
+            "huyện, thành phố trước khi sắp xếp (2/11 đơn vị có báo cáo, 150 lao động đi làm "
+            "việc ở nước ngoài) cộng với số liệu của các đơn vị hiện nay từ ngày 15/06/2025") in text
+    # the 2026 cumulative counts 2025 the same way
+    seed(engine, prog, "2026-Y", "X-06040", {w: 10, cn: 10})
+    data = build_report_data(engine, prog, prog.period("2026-Y"), generated_at=GENERATED)
+    row = next(t for t in target_table(data)
+               if t["name"].startswith("Lao động đi làm việc tại thành phố Sùng Tả"))
+    assert row["cumulative_value"] == 440 and row["cumulative_label"] == "2025 – 2026"
+    assert row["previous_value"] == 430  # 300 from the communes + 80 + 50 (first half)
+
+
+def test_annual_report_with_the_whole_year_rule_does_not_add(engine):
+    prog = load_programme("lam-dong")
+    sync_programme(engine, prog)
+    w = ("W_DEP", "TOTAL", "total")
+    district = next(u for u in prog.expected_units(prog.period("2025-H1"))
+                    if u.kind == "district")
+    commune = next(u for u in prog.expected_units(prog.period("2025-Y")) if u.kind == "commune")
+    seed(engine, prog, "2025-H1", district.code, {w: 70})
+    seed(engine, prog, "2025-Y", commune.code, {w: 200})
+    data = build_report_data(engine, prog, prog.period("2025-Y"), generated_at=GENERATED)
+    assert data.total(["W_DEP.TOTAL.total"]) == 200
+    text = docx_text(render_docx(data))
+    assert "toàn tỉnh có 200 lao động" in text
+    assert "70 lao động đi làm việc ở nước ngoài) chỉ để đối chiếu, không cộng thêm" in text
