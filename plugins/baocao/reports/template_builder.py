@@ -261,7 +261,9 @@ def _items(doc, loop: str, prefix: str = "", size: float = 14) -> None:
 
 
 def _heading(doc, text: str, level: int = 1, before: float = 6) -> None:
-    _para(doc, text, 14, bold=True, italic=level == 3, indent=level > 1, before=before)
+    """A section heading, kept on the page of what follows it."""
+    p = _para(doc, text, 14, bold=True, italic=level == 3, indent=level > 1, before=before)
+    p.paragraph_format.keep_with_next = True
 
 
 def _body(doc) -> None:
@@ -306,7 +308,7 @@ def _body(doc) -> None:
     _items(doc, "funds")
     _tag(doc, "{%p if has_fund_figures %}")
     _para(doc, "Đơn vị tính: triệu đồng", 12, italic=True, align=WD_ALIGN_PARAGRAPH.RIGHT,
-          after=2)
+          after=2).paragraph_format.keep_with_next = True
     _loop_table(doc, ["Nguồn vốn", "Kế hoạch", "Giải ngân trong kỳ", "Lũy kế", "Tỷ lệ",
                       "Số người", "Dư nợ", "Nợ quá hạn"],
                 ["r.name", "r.budget", "r.disbursed", "r.cumulative", "r.pct",
@@ -383,8 +385,15 @@ def _annex_title(doc, number: str, title: str, first: bool = False) -> None:
               after=0)
     if not first:
         p.paragraph_format.page_break_before = True
-    _para(doc, title, 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    p.paragraph_format.keep_with_next = True
+    _para(doc, title, 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER,
+          after=0).paragraph_format.keep_with_next = True
     _para(doc, "{{ annex_ref }}", 13, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=8)
+
+
+def _sub(doc, text: str, before: float = 0) -> None:
+    """An appendix sub-title, kept with its table."""
+    _para(doc, text, 13, bold=True, before=before).paragraph_format.keep_with_next = True
 
 
 def _annexes(doc) -> None:
@@ -406,12 +415,12 @@ def _annexes(doc) -> None:
     _tag(doc, "{%p if not empty %}")
 
     _annex_title(doc, "II", "KẾT QUẢ ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI")
-    _para(doc, "1. Số lao động theo thị trường và đối tượng (người)", 13, bold=True)
+    _sub(doc, "1. Số lao động theo thị trường và đối tượng (người)")
     _loop_table(doc, ["Thị trường", "Tổng số", "Nữ", "Dân tộc thiểu số", "Bộ đội, công an "
                       "xuất ngũ", "Hộ nghèo", "Hộ cận nghèo"],
                 ["r.name", "r.total", "r.women", "r.ethnic", "r.demob", "r.poor",
                  "r.near_poor"], "worker_rows", [7.7, 3, 3, 3, 3, 3, 3], size=12)
-    _para(doc, "2. Kết quả so với mục tiêu của Kế hoạch (Biểu số 01)", 13, bold=True, before=8)
+    _sub(doc, "2. Kết quả so với mục tiêu của Kế hoạch (Biểu số 01)", before=8)
     _loop_table(doc, ["Chỉ tiêu", "Mục tiêu kỳ báo cáo", "Thực hiện", "Tỷ lệ", "Đánh giá",
                       "Mục tiêu năm", "Tỷ lệ so với mục tiêu năm", "{{ cumulative_label }}",
                       "Mục tiêu lũy kế", "Tỷ lệ lũy kế"],
@@ -422,8 +431,7 @@ def _annexes(doc) -> None:
     _para(doc, "{{ target_note }}", 12, italic=True, before=3)
     _tag(doc, "{%p endif %}")
     _tag(doc, "{%p if area_rows %}")
-    _para(doc, "3. So sánh với cùng kỳ năm trước theo địa bàn (đơn vị hiện nay)", 13,
-          bold=True, before=8)
+    _sub(doc, "3. So sánh với cùng kỳ năm trước theo địa bàn (đơn vị hiện nay)", before=8)
     _loop_table(doc, ["Đơn vị, địa bàn", "Cùng kỳ năm trước", "Kỳ này", "Tăng/giảm"],
                 ["r.name", "r.previous", "r.current", "r.growth"], "area_rows",
                 [15.7, 3.5, 3.5, 3], size=12)
@@ -431,8 +439,7 @@ def _annexes(doc) -> None:
     _tag(doc, "{%p for n in series_notes %}")
     _para(doc, "Ghi chú: {{ n }}", 12, italic=True, indent=True)
     _tag(doc, "{%p endfor %}")
-    _para(doc, "{% if area_rows %}4{% else %}3{% endif %}. Các chỉ tiêu khác", 13, bold=True,
-          before=8)
+    _sub(doc, "{% if area_rows %}4{% else %}3{% endif %}. Các chỉ tiêu khác", before=8)
     _loop_table(doc, ["Chỉ tiêu", "Kỳ này", "Cùng kỳ năm trước"],
                 ["r.name", "r.value", "r.previous"], "worker_other", [16.7, 4.5, 4.5],
                 size=12)
@@ -451,12 +458,11 @@ def _annexes(doc) -> None:
     _tag(doc, "{%p endif %}")
 
     _annex_title(doc, "IV", "KẾT QUẢ THỰC HIỆN NHIỆM VỤ VÀ Ý KIẾN CỦA TỪNG CƠ QUAN, ĐƠN VỊ")
-    _para(doc, "1. Kết quả thực hiện nhiệm vụ được giao", 13, bold=True)
+    _sub(doc, "1. Kết quả thực hiện nhiệm vụ được giao")
     _loop_table(doc, ["STT", "Cơ quan, đơn vị", "Nhiệm vụ", "Tình trạng", "Kết quả"],
                 ["r.no", "r.unit", "r.task", "r.status", "r.result"], "task_rows",
                 [1.2, 4.5, 9.0, 2.7, 8.3], size=11)
-    _para(doc, "2. Khó khăn, vướng mắc; đề xuất, kiến nghị; phương hướng kỳ tới", 13,
-          bold=True, before=8)
+    _sub(doc, "2. Khó khăn, vướng mắc; đề xuất, kiến nghị; phương hướng kỳ tới", before=8)
     _loop_table(doc, ["STT", "Cơ quan, đơn vị", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị",
                       "Phương hướng kỳ tới"],
                 ["r.no", "r.unit", "r.difficulties", "r.recommendations", "r.next_plan"],
