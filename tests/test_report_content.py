@@ -346,7 +346,8 @@ def test_annual_report_adds_the_districts_first_half_by_the_programme_rule(engin
     assert "toàn tỉnh có 550 lao động" in text
     assert ("Số liệu năm 2025 gồm số liệu 6 tháng đầu năm (đến ngày 14/06/2025) của UBND các "
             "huyện, thành phố trước khi sắp xếp (2/11 đơn vị có báo cáo, 150 lao động đi làm "
-            "việc ở nước ngoài) cộng với số liệu của các đơn vị hiện nay từ ngày 15/06/2025") in text
+            "việc ở nước ngoài) cộng với số liệu của các đơn vị hiện nay từ ngày "
+            "15/06/2025") in text
     # the 2026 cumulative counts 2025 the same way
     seed(engine, prog, "2026-Y", "X-06040", {w: 10, cn: 10})
     data = build_report_data(engine, prog, prog.period("2026-Y"), generated_at=GENERATED)

@@ -120,8 +120,7 @@ def _names_in(text: str, names: list[str]) -> list[str]:
     """Unit names found in ``text``, longest first, each span counted once."""
     found = []
     for name in names:
-        for m in re.finditer(re.escape(name), text):
-            found.append(name)
+        found += [name] * len(re.findall(re.escape(name), text))
         text = text.replace(name, "\0" * len(name))
     return found
 

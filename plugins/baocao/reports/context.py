@@ -14,7 +14,7 @@ from baocao.periods import Period
 from baocao.programme import TOTAL, Programme, YearTransition
 from baocao.series import Series, build_series, series_rows
 from baocao.series import notes as series_notes
-from baocao.vn_numbers import format_vn_money, format_vn_number, format_vn_percent
+from baocao.vn_numbers import format_vn_money, format_vn_number
 from baocao.warehouse import readmodels as rm
 
 N = format_vn_number
@@ -589,6 +589,11 @@ def _rule_number(prog: Programme) -> str:
     return f"Số      -{symbol}" if prog.channel == "party" else f"Số:      /{symbol}"
 
 
+def _annex_number(prog: Programme) -> str:
+    """'số      /BC-UBND' as an appendix cites its report."""
+    return _rule_number(prog).replace("Số:", "số").replace("Số", "số")
+
+
 def context(data: ReportData) -> dict[str, Any]:
     """Plain values (strings, lists, dicts) for the .docx template; no markup from units."""
     from baocao.reports import annexes, writing
@@ -657,8 +662,8 @@ def context(data: ReportData) -> dict[str, Any]:
         "sign_position": prog.signatory.position,
         "sign_name": prog.signatory.name,
         # appendices
-        "annex_ref": f"(Kèm theo Báo cáo {_rule_number(prog).replace('Số:', 'số').replace('Số', 'số')}"
-                     f" ngày      /     /{data.report_date.year} của {prog.reporting_body})",
+        "annex_ref": f"(Kèm theo Báo cáo {_annex_number(prog)} ngày      /     /"
+                     f"{data.report_date.year} của {prog.reporting_body})",
         "statuses": annexes.status_rows(data),
         "expected": str(comp["expected"]), "received": str(comp["received"]),
         "on_time": str(comp["on_time"]), "late": str(comp["late"]),

@@ -111,7 +111,6 @@ def _lines(p) -> tuple[list[str], float, bool]:
 
 def _fit_rules(doc) -> None:
     """Give each rule paragraph (styles RuleLong / RuleShort) the length of the text above."""
-    from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
     body = doc.element.body
@@ -132,10 +131,7 @@ def _fit_rules(doc) -> None:
         width = min(max(text_width_pt(x, size, bold) for x in lines) * 20, container)
         length = width if kind == "RuleLong" else max(width * SHORT_RULE, MIN_RULE)
         side = max(int((container - length) / 2), 0)
-        ind = ppr.find(qn("w:ind"))
-        if ind is None:
-            ind = OxmlElement("w:ind")
-            ppr.append(ind)
+        ind = ppr.get_or_add_ind()  # in its schema place
         ind.set(qn("w:left"), str(side))
         ind.set(qn("w:right"), str(side))
 
@@ -155,11 +151,13 @@ def _container_twips(p) -> int:
 # ---- totals and draft marking ----------------------------------------------------------------
 
 def _bold_totals(doc) -> None:
-    """Rows whose first cell reads 'Tổng cộng' are set in bold."""
-    for table in doc.tables:
-        for row in table.rows:
-            if row.cells and row.cells[0].text.strip().startswith("Tổng cộng"):
-                for cell in row.cells:
-                    for para in cell.paragraphs:
-                        for run in para.runs:
-                            run.bold = True
+    """Rows whose first cell reads 'Tổng cộng' are set in bold (on the XML: the appendix
+    tables have thousands of rows)."""
+    from docx.oxml.ns import qn
+
+    for tr in doc.element.body.iter(qn("w:tr")):
+        first = next(tr.iter(qn("w:t")), None)
+        if first is None or not (first.text or "").strip().startswith("Tổng cộng"):
+            continue
+        for run in tr.iter(qn("w:r")):
+            run.get_or_add_rPr().get_or_add_b().set(qn("w:val"), "1")  # schema order kept

@@ -97,16 +97,13 @@ def _page_number_header(section) -> None:
 
 def _widths(table, widths_cm: list[float]) -> None:
     """Fixed column widths that Word and LibreOffice both honour (grid and cells)."""
-    table.autofit = False
+    table.autofit = False  # w:tblLayout fixed, in its place in w:tblPr
     grid = table._element.tblGrid
     for col, w in zip(grid.findall(qn("w:gridCol")), widths_cm, strict=True):
         col.set(qn("w:w"), str(int(Cm(w).twips)))
     for row in table.rows:
         for cell, w in zip(row.cells, widths_cm, strict=True):
             cell.width = Cm(w)
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._element.tblPr.append(layout)
 
 
 def _no_borders(table) -> None:
@@ -116,7 +113,12 @@ def _no_borders(table) -> None:
         el = OxmlElement(f"w:{edge}")
         el.set(qn("w:val"), "nil")
         borders.append(el)
-    tbl_pr.append(borders)
+    later = [tbl_pr.find(qn(f"w:{t}")) for t in ("shd", "tblLayout", "tblCellMar", "tblLook")]
+    later = [e for e in later if e is not None]
+    if later:  # schema order: tblBorders before shd, tblLayout, tblCellMar, tblLook
+        later[0].addprevious(borders)
+    else:
+        tbl_pr.append(borders)
 
 
 def _cell_text(cell, text: str, size: float = 12, bold: bool = False, italic: bool = False,
@@ -138,13 +140,13 @@ TEXT_FIELDS = {"r.name", "r.unit", "r.text", "r.message", "r.task", "r.result", 
 def _row_flags(row, header: bool = False) -> None:
     """Never split the row across pages; repeat it on every page when it is the header."""
     tr_pr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:cantSplit")  # schema order: cantSplit, trHeight, tblHeader
+    el.set(qn("w:val"), "true")
+    tr_pr.append(el)
     if header:
         el = OxmlElement("w:tblHeader")
         el.set(qn("w:val"), "true")
         tr_pr.append(el)
-    el = OxmlElement("w:cantSplit")
-    el.set(qn("w:val"), "true")
-    tr_pr.append(el)
 
 
 def _loop_table(doc, headers: list[str], fields: list[str], loop: str, widths: list[float],
@@ -175,19 +177,19 @@ def _rule_styles(doc) -> None:
         style.base_style = doc.styles["Normal"]
         style.font.size = Pt(2)
         ppr = style.element.get_or_add_pPr()
-        spacing = OxmlElement("w:spacing")
-        spacing.set(qn("w:before"), "0")
-        spacing.set(qn("w:after"), "0")
-        spacing.set(qn("w:line"), "40")
-        spacing.set(qn("w:lineRule"), "exact")
-        ppr.append(spacing)
-        bdr = OxmlElement("w:pBdr")
+        bdr = OxmlElement("w:pBdr")  # schema order: pBdr, spacing, jc
         bottom = OxmlElement("w:bottom")
         for k, v in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"),
                      ("w:color", "000000")):
             bottom.set(qn(k), v)
         bdr.append(bottom)
         ppr.append(bdr)
+        spacing = OxmlElement("w:spacing")
+        spacing.set(qn("w:before"), "0")
+        spacing.set(qn("w:after"), "0")
+        spacing.set(qn("w:line"), "40")
+        spacing.set(qn("w:lineRule"), "exact")
+        ppr.append(spacing)
         jc = OxmlElement("w:jc")
         jc.set(qn("w:val"), "center")
         ppr.append(jc)

@@ -16,8 +16,8 @@ from typing import Any
 from baocao.programme import TOTAL
 from baocao.reports import synthesis
 from baocao.reports.context import (
-    N,
     TOTAL_REFS,
+    N,
     ReportData,
     _coverage_clause,
     _series_total,
@@ -179,7 +179,8 @@ def communication(data: ReportData) -> list[str]:
            f"{N(v('C_PUPILS'))} học sinh."]
     top = _top_units(data, "C_CONFERENCES")
     if top:
-        out.append(f"Một số đơn vị tổ chức nhiều hội nghị tuyên truyền: {synthesis.names_list(top)}.")
+        out.append("Một số đơn vị tổ chức nhiều hội nghị tuyên truyền: "
+                   f"{synthesis.names_list(top)}.")
     if v("W_COUNSELLED"):
         out.append(f"Số người được tư vấn về đi làm việc ở nước ngoài theo hợp đồng: "
                    f"{N(v('W_COUNSELLED'))} người.")
@@ -407,8 +408,9 @@ def shortcomings(data: ReportData) -> list[str]:
     for t in target_table(data):
         if t["met_value"] is False:
             out.append(f"Chỉ tiêu “{t['name']}” mới đạt {t['achieved']}/"
-                       f"{N(t['target_value'])} người ({t['pct']}), còn thiếu {N(t['target_value'] - t['achieved_value'])} "
-                       "người so với mục tiêu của kỳ.")
+                       f"{N(t['target_value'])} người ({t['pct']}), còn thiếu "
+                       f"{N(t['target_value'] - t['achieved_value'])} người so với mục tiêu "
+                       "của kỳ.")
     tot = _growth_total(data)
     if tot and tot[1] and tot[0] < tot[1]:
         out.append(f"Số lao động đi làm việc ở nước ngoài giảm {percent(tot[1] - tot[0], tot[1])} "
