@@ -21,7 +21,7 @@ from baocao.vn_numbers import format_vn_money
 from baocao.warehouse import readmodels as rm
 
 NARRATIVE_KEYS = ("difficulties", "recommendations", "next_plan")
-TASK_CHARS = 160  # a task's wording is cut to this length in the appendix
+TASK_CHARS = 110  # a task's wording is cut to this length in the appendix (.xlsx: in full)
 
 
 def status_rows(data: ReportData) -> list[dict[str, str]]:

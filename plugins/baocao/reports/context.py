@@ -110,8 +110,9 @@ def is_flow(prog: Programme, key: rm.Key) -> bool:
     return True
 
 
-def carried_totals(engine: Engine, prog: Programme, year: int) -> tuple[dict[rm.Key, float],
-                                                                          tuple[int, int]]:
+def carried_totals(engine: Engine, prog: Programme, year: int,
+                   rows: list[dict[str, Any]] | None = None
+                   ) -> tuple[dict[rm.Key, float], tuple[int, int]]:
     """The first-half flows of ``year`` reported by the units that the year's transition rule
     names (e.g. the districts that ended on 30/6/2025), primary sources only; and how many of
     those units reported out of how many were expected."""
@@ -124,7 +125,9 @@ def carried_totals(engine: Engine, prog: Programme, year: int) -> tuple[dict[rm.
     kinds = {u.code for u in expected}
     out: dict[rm.Key, float] = defaultdict(float)
     seen: set[str] = set()
-    for r in rm.query(engine, "current_values", programme=prog.code, period=half.code):
+    if rows is None:
+        rows = rm.query(engine, "current_values", programme=prog.code, period=half.code)
+    for r in rows:
         if r["unit_code"] not in kinds:
             continue
         key = (r["indicator"], r["row_key"], r["col_key"])
@@ -165,12 +168,22 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
     Comparisons with earlier periods go through the series (``baocao.series``): figures of
     units that no longer exist are attributed to their successors among the period's units.
     """
+    cache: dict[str, list[dict[str, Any]]] = {}
+
+    def values(code: str) -> list[dict[str, Any]]:
+        """A period's current values, read once per report."""
+        if code not in cache:
+            cache[code] = rm.query(engine, "current_values", programme=prog.code, period=code)
+        return cache[code]
+
     prev_code = period.previous_year()
-    previous = rm.provincial_totals(engine, prog, prog.period(prev_code)) \
-        if int(prev_code[:4]) >= prog.first_year else {}
+    has_prev = int(prev_code[:4]) >= prog.first_year
+    previous = rm.provincial_totals(engine, prog, prog.period(prev_code), values(prev_code)) \
+        if has_prev else {}
     years: dict[int, dict[rm.Key, float]] = {}
     for year in range(prog.first_year, period.year):
-        years[year] = rm.provincial_totals(engine, prog, prog.period(f"{year}-Y"))
+        years[year] = rm.provincial_totals(engine, prog, prog.period(f"{year}-Y"),
+                                           values(f"{year}-Y"))
     from baocao.history import lead_local_gap
 
     statuses = rm.unit_statuses(engine, prog, period)
@@ -182,21 +195,21 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
     rows = rm.query(engine, "submission_status", programme=prog.code, period=period.code)
     processed = [r["received_at"] for r in rows]
     as_of = max((rm._aware(x) for x in processed), default=None) if processed else None
-    by_unit = rm.values_by_unit(engine, prog, period)
-    carried, carried_units = carried_totals(engine, prog, period.year) \
-        if period.kind == "Y" else ({}, (0, 0))
+    by_unit = values(period.code)
+    carried, carried_units = carried_totals(engine, prog, period.year,
+                                            values(f"{period.year}-H1")) \
+        if period.kind == "Y" and prog.transition(period.year) else ({}, (0, 0))
     carried_by_year = {}
     for year in range(prog.first_year, period.year):
         rule = prog.transition(year)
         if rule is not None and rule.rule == "add_first_half":
-            carried_by_year[year] = carried_totals(engine, prog, year)[0]
-    prev_cov = None
-    if int(prev_code[:4]) >= prog.first_year:
-        prev_cov = local_coverage(engine, prog, prog.period(prev_code))
+            carried_by_year[year] = carried_totals(engine, prog, year, values(f"{year}-H1"))[0]
+    prev_cov = local_coverage(engine, prog, prog.period(prev_code), values(prev_code)) \
+        if has_prev else None
     return ReportData(
         prog=prog, period=period, report_date=report_date or period.deadline,
         data_as_of=as_of or (max(received) if received else None),
-        totals=rm.provincial_totals(engine, prog, period), previous_totals=previous,
+        totals=rm.provincial_totals(engine, prog, period, by_unit), previous_totals=previous,
         year_totals_by_year=years, by_unit=by_unit,
         statuses=statuses,
         tasks=rm.query(engine, "current_tasks", programme=prog.code, period=period.code),

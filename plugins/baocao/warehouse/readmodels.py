@@ -37,7 +37,9 @@ def query(engine: Engine, name: str, **params: Any) -> list[dict[str, Any]]:
     if lists:
         stmt = stmt.bindparams(*(bindparam(k, expanding=True) for k in lists))
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt, params)]
+        result = conn.execute(stmt, params)
+        keys = list(result.keys())
+        return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def is_primary(prog: Programme, ind: Indicator, unit_code: str, unit_kind: str,
@@ -52,13 +54,19 @@ def is_primary(prog: Programme, ind: Indicator, unit_code: str, unit_kind: str,
     return unit_code in ind.primary_units
 
 
-def provincial_totals(engine: Engine, prog: Programme, period: Period) -> dict[Key, float]:
-    """Provincial totals by (indicator, row member, column member), primary sources only."""
+def provincial_totals(engine: Engine, prog: Programme, period: Period,
+                      rows: list[dict[str, Any]] | None = None) -> dict[Key, float]:
+    """Provincial totals by (indicator, row member, column member), primary sources only;
+    ``rows`` may hold the period's ``current_values`` already read."""
     lead_unit = prog.find_lead(period.deadline)
     lead = lead_unit.code if lead_unit else ""
     totals: dict[Key, float] = defaultdict(float)
-    for r in query(engine, "current_values", programme=prog.code, period=period.code):
-        ind = prog.indicator(r["indicator"])
+    if rows is None:
+        rows = query(engine, "current_values", programme=prog.code, period=period.code)
+    inds: dict[str, Indicator] = {}
+    for r in rows:
+        ind = inds.get(r["indicator"]) or inds.setdefault(r["indicator"],
+                                                          prog.indicator(r["indicator"]))
         if is_primary(prog, ind, r["unit_code"], r["unit_kind"], lead):
             totals[(r["indicator"], r["row_key"], r["col_key"])] += r["value"]
     return {k: round(v, 3) for k, v in totals.items()}
