@@ -341,8 +341,9 @@ def task_groups(data: ReportData) -> list[dict[str, str]]:
         done = [u for u in done_by[code] if u not in todo_by[code]]
         local = {u.name for u in prog.units if prog.is_local(u)}
         done.sort(key=lambda u: u in local)
-        text = (f"{c['done']}/{n} lượt nhiệm vụ đã hoàn thành ({percent(c['done'], n)}), "
-                f"{c['in_progress']} đang thực hiện")
+        text = f"{c['done']}/{n} lượt nhiệm vụ đã hoàn thành ({percent(c['done'], n)})"
+        if c["in_progress"]:
+            text += f", {c['in_progress']} đang thực hiện"
         if c["not_started"]:
             text += f", {c['not_started']} chưa thực hiện ({_list(todo_by[code])})"
         if done:
