@@ -262,6 +262,7 @@ def _unit_detail_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "
                 "CƠ QUAN, ĐƠN VỊ", sub,
                 ["STT", "Cơ quan, đơn vị", "Mã", "Nhóm", "Nhiệm vụ / nội dung", "Tình trạng",
                  "Kết quả, ý kiến", "Ô"], [6, 34, 12, 8, 60, 16, 70, 12], notice)
+    ws.page_setup.fitToHeight = 0  # as many pages tall as it takes, one page wide
     texts = {r["unit"]: r for r in text_rows(data)}
     rows: list[list[Any]] = []
     seen: list[str] = []
@@ -281,9 +282,12 @@ def _unit_detail_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "
                 by_unit[name].append([seen.index(name) + 1, name, "", "", labels[key], "",
                                       t[key], ""])
     r = 5
+    wrapped = {2: 34, 5: 60, 7: 70}  # column -> width in characters
     for name in seen:
         for row in by_unit[name]:
             for c, v in enumerate(row, 1):
-                put(ws, r, c, v, wrap=c in (2, 5, 7))
+                put(ws, r, c, v, wrap=c in wrapped)
+            lines = max(-(-len(str(row[c - 1] or "")) // int(w * 1.1)) for c, w in wrapped.items())
+            ws.row_dimensions[r].height = 15 * max(lines, 1)  # openpyxl does not fit rows
             r += 1
 
