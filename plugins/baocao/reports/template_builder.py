@@ -247,12 +247,15 @@ def _header(doc) -> None:
     _rule(right, "RuleLong")
     _cell_para(right, "{%p endif %}", 13)
     left, right = head.rows[1].cells
-    _cell_para(left, "{{ number }}", 13, first=True, after=0)
+    _cell_para(left, "{%p if party %}", 13, first=True, after=0)
+    _cell_para(left, "{{ number }}", 14)  # Hướng dẫn 36-HD/VPTW: 14 pt
+    _cell_para(left, "{%p else %}", 13)
+    _cell_para(left, "{{ number }}", 13)  # Decree 30: 13 pt
+    _cell_para(left, "{%p endif %}", 13)
     _cell_para(right, "{{ place_date }}", 14, italic=True, first=True, after=0)
-    for row in head.rows:
-        for c in row.cells:
-            p = c.paragraphs[0]
-            p.paragraph_format.space_before = Pt(6) if row is head.rows[1] else Pt(0)
+    for c in head.rows[1].cells:  # a little air above the 'Số' and date line, both sides
+        for p in c.paragraphs:
+            p.paragraph_format.space_before = Pt(6)
 
 
 def _items(doc, loop: str, prefix: str = "", size: float = 14) -> None:

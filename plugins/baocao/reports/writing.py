@@ -556,5 +556,8 @@ def closing(data: ReportData) -> str:
 
 
 def final_sentence(data: ReportData) -> str:
-    return (f"Trên đây là báo cáo kết quả thực hiện {data.period.title} của "
-            f"{data.prog.reporting_body}./.")
+    """'Trên đây là báo cáo … của UBND tỉnh Lạng Sơn./.'"""
+    body = data.prog.reporting_body
+    if body.endswith(("tỉnh", "Tỉnh ủy")):
+        body = f"{body} {data.prog.province}"
+    return f"Trên đây là báo cáo kết quả thực hiện {data.period.title} của {body}./."
