@@ -416,7 +416,7 @@ def _annexes(doc) -> None:
     _loop_table(doc, ["STT", "Cơ quan, đơn vị", "Tình trạng", "Thời điểm nhận",
                       "Bản số", "Ghi chú"],
                 ["r.no", "r.unit", "r.status", "r.received", "r.version", "r.note"],
-                "statuses", [1.3, 9.0, 4.6, 3.4, 1.6, 5.8], size=12)
+                "statuses", [1.3, 8.3, 5.6, 3.4, 1.5, 5.6], size=12)
     _tag(doc, "{%p if not empty %}")
 
     _annex_title(doc, "II", "KẾT QUẢ ĐƯA NGƯỜI LAO ĐỘNG ĐI LÀM VIỆC Ở NƯỚC NGOÀI")
