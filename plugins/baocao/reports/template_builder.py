@@ -356,8 +356,9 @@ def _body(doc) -> None:
     _para(doc, "Các cơ quan, đơn vị không có đề xuất, kiến nghị trong kỳ.", indent=True)
     _tag(doc, "{%p endif %}")
     _tag(doc, "{%p endif %}")
-    _para(doc, "{{ closing }}", indent=True, before=6)
-    _para(doc, "{{ final_sentence }}", indent=True)
+    # the closing lines stay on the page of the signature (never a signature page alone)
+    _para(doc, "{{ closing }}", indent=True, before=6).paragraph_format.keep_with_next = True
+    _para(doc, "{{ final_sentence }}", indent=True).paragraph_format.keep_with_next = True
 
 
 def _signature(doc) -> None:
