@@ -223,3 +223,18 @@ def test_every_annex_page_prints_at_8_pt_or_more(annex):
         if sheet.startswith("PL"):
             text = " ".join(w[4] for w in page["words"])
             assert "UBND" in text or "Sở" in text or "TỔNG CỘNG" in text, sheet
+
+
+@pytest.mark.parametrize(("part", "whole", "value", "fmt"), [
+    (2499, 2500, 0.9996, "[$-42A]0.00%"),  # unmet: never shown as 100,0%
+    (2500, 2500, 1.0, PCT_FMT),
+    (77, 80, 0.9625, PCT_FMT),  # shows 96,3% as the .docx does (half up)
+])
+def test_achievement_rates_show_what_the_report_shows(part, whole, value, fmt):
+    from openpyxl import Workbook
+
+    from baocao.reports.xlsx_report import _pct
+
+    ws = Workbook().active
+    cell = _pct(ws, 1, 1, part, whole, rate=True)
+    assert cell.value == value and cell.number_format == fmt

@@ -51,6 +51,17 @@ def live(tmp_path, monkeypatch, programme):
     settings.cache_clear()
 
 
+def header_texts(doc) -> list[list[str]]:
+    """The paragraphs of each page header in use: every section's header and, where the
+    first page has its own, that one too (a linked header shows the previous section's)."""
+    out = []
+    for section in doc.sections:
+        out.append([p.text for p in section.header.paragraphs])
+        if section.different_first_page_header_footer:
+            out.append([p.text for p in section.first_page_header.paragraphs])
+    return out
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
@@ -78,7 +89,9 @@ def test_drafts_and_finals_are_versioned_and_never_overwritten(live, programme):
     assert not render_reports("lang-son", PERIOD, kind="final")["new"]
     assert len(_files(base)) == 6
     draft_doc = Document(str(base / "du-thao" / f"bao-cao-lang-son-{PERIOD}-du-thao-v2.docx"))
-    assert draft_doc.paragraphs[0].text.startswith("BẢN DỰ THẢO")
+    # the marking is in the header of every section (first page and the others): every page
+    headers = header_texts(draft_doc)
+    assert headers and all(any(t.startswith("BẢN DỰ THẢO") for t in h) for h in headers)
     from openpyxl import load_workbook
 
     draft_xlsx = load_workbook(base / "du-thao" / f"bao-cao-lang-son-{PERIOD}-du-thao-v2.xlsx")
@@ -88,6 +101,7 @@ def test_drafts_and_finals_are_versioned_and_never_overwritten(live, programme):
     assert not any("DỰ THẢO" in str(ws["A2"].value) for ws in final_xlsx.worksheets)
     final_doc = Document(final["paths"]["docx"].removeprefix("file://"))
     assert not any("DỰ THẢO" in p.text for p in final_doc.paragraphs)
+    assert not any("DỰ THẢO" in t for h in header_texts(final_doc) for t in h)
     assert any("Lạng Sơn, ngày 20 tháng 6 năm 2026" in p.text for t in final_doc.tables
                for c in t._cells for p in c.paragraphs)
 

@@ -67,14 +67,14 @@ def test_report_numbers_match_the_inputs(demo_run, programme):
     status = wb["Tình hình gửi báo cáo"]
     labels = {status.cell(r, 3).value: status.cell(r, 4).value
               for r in range(5, status.max_row + 1)}
-    assert labels[seeded["missing"]] == "Chưa báo cáo"
-    assert labels[seeded["bad"]] == "Bị từ chối, chưa gửi lại"
-    assert labels[seeded["late"]] == "Muộn"
+    assert labels[seeded["missing"]] == "Chưa nộp"  # the status page's labels
+    assert labels[seeded["bad"]] == "Bị từ chối"
+    assert labels[seeded["late"]] == "Nộp muộn"
     text = "\n".join(p.text for p in Document(docx_path).paragraphs)
     assert unicodedata.is_normalized("NFC", text)
     assert f"toàn tỉnh có {format_vn_number(cn + others)} lao động" in text
     expected = len(programme.expected_units(programme.period(PERIOD)))
-    assert f"Đã nhận báo cáo của {expected - 2}/{expected} đơn vị" in text
+    assert f"trên cơ sở báo cáo của {expected - 2}/{expected} cơ quan, đơn vị" in text
 
 
 def test_receipts_and_archive(demo_run, tmp_root):

@@ -52,12 +52,32 @@ class Document(_Model):
     title: str = ""
 
 
+class Dated(_Model):
+    """A validity interval (either end open) for names, recipients and rules that change."""
+
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and \
+            (self.valid_to is None or day <= self.valid_to)
+
+
+class MemberName(Dated):
+    name: str
+
+
 class Member(_Model):
     code: str
     name: str
     kind: ValueKind | None = None  # overrides the indicator's kind for this column
     stock: bool = False  # a stock (outstanding loans...) rather than a flow
     unit: str = ""  # unit of measure of this column's counts (overrides the indicator's)
+    names: list[MemberName] = Field(default_factory=list)  # effective-dated labels
+
+    def name_on(self, day: date) -> str:
+        """The label in force on ``day`` (e.g. a fund source renamed when districts ended)."""
+        return next((n.name for n in self.names if n.active_on(day)), self.name)
 
 
 class Dimension(_Model):
@@ -200,6 +220,25 @@ class Budget(_Model):
     parts: list[BudgetPart]
 
 
+class Recipient(Dated):
+    name: str
+
+
+class YearTransition(_Model):
+    """How an annual report counts units that ended during its year (DOMAIN.md section 4).
+
+    ``add_first_half``: the former units' accepted first-half figures of ``year`` (flows, primary
+    sources only) are added to what the current units report, who report from ``from_day``.
+    ``whole_year``: the current units report the whole year for their territory; the former
+    units' first-half figures are shown for reference and not added (nothing counted twice).
+    """
+
+    year: int
+    kinds: list[UnitKind] = Field(default_factory=lambda: ["district"])
+    rule: Literal["add_first_half", "whole_year"]
+    from_day: date | None = None
+
+
 class Issuer(_Model):
     parent: str = ""
     name: str
@@ -221,7 +260,12 @@ class Programme(_Model):
     documents: list[Document]
     issuer: Issuer
     signatory: Signatory
-    recipients: list[str]
+    recipients: list[str | Recipient]
+    reporter: str = ""  # who reports in the opening sentence ("UBND tỉnh"); default by channel
+    year_transitions: list[YearTransition] = Field(default_factory=list)
+    member_names: dict[str, dict[str, str | list[MemberName]]] = Field(default_factory=dict)
+    official_sources: dict[str, Literal["local", "lead", "all", "units"]] = Field(
+        default_factory=dict)  # indicator -> its official source (overrides Indicator.primary)
     report_emails: list[str] = Field(default_factory=list)  # where finals are e-mailed
     lead: list[str]
     first_year: int
@@ -240,6 +284,20 @@ class Programme(_Model):
     sources: list[str] = Field(default_factory=list)
 
     # ----- lookups -------------------------------------------------------------------
+    def recipients_on(self, day: date) -> list[str]:
+        """The 'Nơi nhận' list in force on ``day`` (abolished bodies left out)."""
+        return [r if isinstance(r, str) else r.name for r in self.recipients
+                if isinstance(r, str) or r.active_on(day)]
+
+    @property
+    def reporting_body(self) -> str:
+        """Who reports in the opening sentence ('UBND tỉnh', 'Ban Thường vụ Tỉnh ủy')."""
+        return self.reporter or ("Ban Thường vụ Tỉnh ủy" if self.channel == "party"
+                                 else "UBND tỉnh")
+
+    def transition(self, year: int) -> YearTransition | None:
+        return next((t for t in self.year_transitions if t.year == year), None)
+
     def dimension(self, code: str) -> Dimension:
         for d in self.dimensions:
             if d.code == code:
@@ -506,7 +564,44 @@ def load_programme_file(path: Path | str) -> Programme:
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}")
         raise ProgrammeError("\n".join(lines)) from None
+    try:
+        prog = _with_overrides(prog)
+    except ProgrammeError as exc:
+        raise ProgrammeError(f"{path}: {exc}") from None
     return _with_rule_sheets(prog)
+
+
+def _with_overrides(prog: Programme) -> Programme:
+    """Apply the province's own member labels and official sources to the shared forms.
+
+    A plain string replaces a member's label (forms, messages and reports); a list of dated
+    names is what reports of each era call it (``Member.name_on``).
+    """
+    problems = []
+    dims = []
+    for dim in prog.dimensions:
+        over = prog.member_names.get(dim.code, {})
+        members = []
+        for m in dim.members:
+            value = over.get(m.code)
+            if isinstance(value, str):
+                m = m.model_copy(update={"name": value, "names": []})
+            elif value:
+                m = m.model_copy(update={"names": value})
+            members.append(m)
+        unknown = set(over) - {m.code for m in dim.members}
+        problems += [f"member_names.{dim.code}: unknown member '{c}'" for c in sorted(unknown)]
+        dims.append(dim.model_copy(update={"members": members}))
+    problems += [f"member_names: unknown dimension '{d}'" for d in prog.member_names
+                 if d not in {x.code for x in prog.dimensions}]
+    codes = {i.code for i in prog.indicators}
+    problems += [f"official_sources: unknown indicator '{c}'" for c in prog.official_sources
+                 if c not in codes]
+    if problems:
+        raise ProgrammeError("\n".join(problems))
+    inds = [i.model_copy(update={"primary": prog.official_sources[i.code]})
+            if i.code in prog.official_sources else i for i in prog.indicators]
+    return prog.model_copy(update={"dimensions": dims, "indicators": inds})
 
 
 def _format_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:

@@ -17,7 +17,6 @@ footers), so sheets added later get it too.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,10 +32,12 @@ from baocao.programme import TOTAL, Indicator, Programme, Unit
 from baocao.reports.context import (
     ReportData,
     area_rows,
+    cumulative_label,
     empty_text,
     fund_rows,
     funds_source_note,
     growth_text,
+    percent,
     report_series_notes,
     target_table,
 )
@@ -102,13 +103,15 @@ def _num(ws, row: int, col: int, value: float | int | None, kind: str = "count",
 
 def _pct(ws, row: int, col: int, part: float | None, whole: float | None, *,
          rate: bool = False, **kw):
-    """A percentage stored as a fraction (0.457 shows 45,7%); '-' without a base. A rate of
-    achievement is cut, not rounded, to the shown 0,1% (99,96% reads 99,9%, never 100%)."""
+    """A percentage stored as a fraction (0.457 shows 45,7%); '-' without a base. It shows
+    what the report's .docx shows (half up, ``context.percent``): an unmet target is given
+    as many decimals as it takes never to read 100% (2.499/2.500 shows 99,96%)."""
     if part is None or not whole:
         return put(ws, row, col, "-", **kw)
-    value = part / whole
-    value = math.floor(value * 1000 + 1e-6) / 1000 if rate else round(value, 4)
-    return put(ws, row, col, value, fmt=PCT_FMT, **kw)
+    shown = percent(part, whole, met=part >= whole if rate else None).rstrip("%")
+    decimals = len(shown.split(",")[1]) if "," in shown else 0
+    fmt = PCT_FMT if decimals == 1 else f"[$-42A]0{'.' + '0' * decimals if decimals else ''}%"
+    return put(ws, row, col, round(part / whole, 8), fmt=fmt, **kw)
 
 
 def _sheet(wb: Workbook, name: str, title: str, subtitle: str, headers: list[str],
@@ -158,6 +161,7 @@ def render_xlsx(data: ReportData, draft: bool = False) -> bytes:
     if not notice:
         _status_sheet(wb, data, sub)
     _warnings_sheet(wb, data, sub, notice)
+    _unit_detail_sheet(wb, data, sub, notice)
     if draft:
         for ws in wb.worksheets:
             ws.cell(2, 1).value = f"BẢN DỰ THẢO — {ws.cell(2, 1).value}"
@@ -212,7 +216,7 @@ def _targets_sheet(wb: Workbook, data: ReportData, sub: str, notice: str) -> Non
                 ["Chỉ tiêu", "Mục tiêu kỳ báo cáo" + (" (1/2 mục tiêu năm, tham khảo)"
                                                        if half else ""),
                  "Thực hiện", "Tỷ lệ", "Đánh giá", "Mục tiêu năm", "Tỷ lệ so với mục tiêu năm",
-                 f"Lũy kế từ năm {prog.first_year}", "Mục tiêu lũy kế", "Tỷ lệ lũy kế",
+                 cumulative_label(data), "Mục tiêu lũy kế", "Tỷ lệ lũy kế",
                  "Cùng kỳ năm trước", "Tăng/giảm"],
                 [36, 12, 10, 8, 9, 10, 9, 11, 11, 8, 10, 8], notice)
     rows = target_table(data)
@@ -655,3 +659,45 @@ def _warnings_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") 
         put(ws, 5, 2, NONE_TEXT)
         for c in range(3, 8):
             put(ws, 5, c, None)
+
+
+def _unit_detail_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") -> None:
+    """Each unit's task results and texts as it wrote them (the report body only sums them
+    up): one row per task, then its difficulties, recommendations and plans."""
+    from baocao.reports.annexes import NARRATIVE_KEYS, text_rows, unit_detail_rows
+
+    labels = {"difficulties": "Khó khăn, vướng mắc", "recommendations": "Đề xuất, kiến nghị",
+              "next_plan": "Phương hướng kỳ tới"}
+    ws = _sheet(wb, "PL5 - Nhiệm vụ theo đơn vị",
+                "KẾT QUẢ THỰC HIỆN NHIỆM VỤ VÀ Ý KIẾN CỦA TỪNG CƠ QUAN, ĐƠN VỊ", sub,
+                ["STT", "Cơ quan, đơn vị", "Mã", "Nhóm", "Nhiệm vụ / nội dung", "Tình trạng",
+                 "Kết quả, ý kiến", "Ô"], [6, 34, 12, 8, 60, 16, 70, 12], notice)
+    ws.page_setup.fitToHeight = 0  # as many pages tall as it takes, one page wide
+    texts = {r["unit"]: r for r in text_rows(data)}
+    rows: list[list[Any]] = []
+    seen: list[str] = []
+    for r in unit_detail_rows(data):
+        if r["unit"] not in seen:
+            seen.append(r["unit"])
+        rows.append([len(seen), r["unit"], r["unit_code"], r["group"], r["task_full"],
+                     r["status"], r["result"], r["cell"]])
+    by_unit: dict[str, list[list[Any]]] = defaultdict(list)
+    for row in rows:
+        by_unit[row[1]].append(row)
+    for name, t in texts.items():
+        if name not in seen:
+            seen.append(name)
+        for key in NARRATIVE_KEYS:
+            if t[key] != "-":
+                by_unit[name].append([seen.index(name) + 1, name, "", "", labels[key], "",
+                                      t[key], ""])
+    r = 5
+    wrapped = {2: 34, 5: 60, 7: 70}  # column -> width in characters
+    for name in seen:
+        for row in by_unit[name]:
+            for c, v in enumerate(row, 1):
+                put(ws, r, c, v, wrap=c in wrapped)
+            lines = max(-(-len(str(row[c - 1] or "")) // int(w * 1.1)) for c, w in wrapped.items())
+            ws.row_dimensions[r].height = 15 * max(lines, 1)  # openpyxl does not fit rows
+            r += 1
+

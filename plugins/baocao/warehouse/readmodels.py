@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ def query(engine: Engine, name: str, **params: Any) -> list[dict[str, Any]]:
     if lists:
         stmt = stmt.bindparams(*(bindparam(k, expanding=True) for k in lists))
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt, params)]
+        result = conn.execute(stmt, params)
+        keys = list(result.keys())
+        return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def is_primary(prog: Programme, ind: Indicator, unit_code: str, unit_kind: str,
@@ -51,13 +54,19 @@ def is_primary(prog: Programme, ind: Indicator, unit_code: str, unit_kind: str,
     return unit_code in ind.primary_units
 
 
-def provincial_totals(engine: Engine, prog: Programme, period: Period) -> dict[Key, float]:
-    """Provincial totals by (indicator, row member, column member), primary sources only."""
+def provincial_totals(engine: Engine, prog: Programme, period: Period,
+                      rows: list[dict[str, Any]] | None = None) -> dict[Key, float]:
+    """Provincial totals by (indicator, row member, column member), primary sources only;
+    ``rows`` may hold the period's ``current_values`` already read."""
     lead_unit = prog.find_lead(period.deadline)
     lead = lead_unit.code if lead_unit else ""
     totals: dict[Key, float] = defaultdict(float)
-    for r in query(engine, "current_values", programme=prog.code, period=period.code):
-        ind = prog.indicator(r["indicator"])
+    if rows is None:
+        rows = query(engine, "current_values", programme=prog.code, period=period.code)
+    inds: dict[str, Indicator] = {}
+    for r in rows:
+        ind = inds.get(r["indicator"]) or inds.setdefault(r["indicator"],
+                                                          prog.indicator(r["indicator"]))
         if is_primary(prog, ind, r["unit_code"], r["unit_kind"], lead):
             totals[(r["indicator"], r["row_key"], r["col_key"])] += r["value"]
     return {k: round(v, 3) for k, v in totals.items()}
@@ -81,6 +90,14 @@ def total_of(totals: dict[Key, float], refs: list[str]) -> float:
 
 @dataclass
 class UnitStatus:
+    """One expected unit's standing for a period.
+
+    ``received_at`` is when the report that decides the status arrived: for a unit whose
+    accepted report arrived by the deadline, that report, even when a correction came later
+    (``corrected_at``, ``correction_late``). ``version`` counts the unit's accepted versions
+    (a returned one included); ``refused_before`` counts the files rejected before it.
+    """
+
     unit: Unit
     status: str  # on_time | late | missing | returned | rejected
     received_at: datetime | None
@@ -88,14 +105,52 @@ class UnitStatus:
     submission_id: int | None
     receipt_path: str
     files: int
+    refused_before: int = 0
+    corrected_at: datetime | None = None
+    correction_late: bool = False
 
     @property
     def label(self) -> str:
+        """The Vietnamese status as the status page shows it ('Nộp muộn (ngày 23/06/2026)')."""
+        if self.status == "late" and self.received_at:
+            return f"{STATUS_LABELS['late']} (ngày {self.received_at.astimezone(VN_TZ):%d/%m/%Y})"
         return STATUS_LABELS[self.status]
 
+    @property
+    def note(self) -> str:
+        """What the status alone does not say: a later correction, files refused before."""
+        parts = []
+        if self.corrected_at:
+            when = f"{self.corrected_at.astimezone(VN_TZ):%d/%m/%Y}"
+            parts.append(f"bổ sung, thay thế ngày {when}"
+                         + (" (sau hạn)" if self.correction_late else ""))
+        if self.refused_before:
+            parts.append(f"{self.refused_before} tệp bị từ chối"
+                         + (" trước đó" if self.version else ""))
+        return "; ".join(parts)
 
-STATUS_LABELS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa báo cáo",
-                 "returned": "Bị trả lại, chưa gửi lại", "rejected": "Bị từ chối, chưa gửi lại"}
+
+STATUS_LABELS = {"on_time": "Đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp",
+                 "returned": "Bị trả lại", "rejected": "Bị từ chối"}
+
+
+def _status_of(subs: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None,
+                                                     dict[str, Any] | None]:
+    """(status, the submission that decides it, the current one) of one unit's files,
+    newest first. A unit whose accepted report arrived by the deadline stays on time when
+    it later sends a correction, even after the deadline; a returned report does not count."""
+    current = next((s for s in subs if s["is_current"]), None)
+    if current is None:
+        if not subs:
+            return "missing", None, None
+        returned = any(s["status"] == "returned" for s in subs)
+        return ("returned" if returned else "rejected"), subs[0], None
+    if not current["late"]:
+        return "on_time", current, current
+    in_time = [s for s in subs if s["status"] == "accepted" and not s["late"]]
+    if in_time:
+        return "on_time", in_time[0], current  # what was current at the deadline decides
+    return "late", current, current
 
 
 def unit_statuses(engine: Engine, prog: Programme, period: Period) -> list[UnitStatus]:
@@ -107,22 +162,23 @@ def unit_statuses(engine: Engine, prog: Programme, period: Period) -> list[UnitS
     out = []
     for unit in prog.expected_units(period):
         subs = by_unit.get(unit.code, [])
-        current = next((s for s in subs if s["is_current"]), None)
-        latest = subs[0] if subs else None
-        if current:
-            status = "late" if current["late"] else "on_time"
-            chosen = current
-        elif latest is None:
-            status, chosen = "missing", None
-        else:
-            status, chosen = ("returned" if any(s["status"] == "returned" for s in subs)
-                              else "rejected"), latest
+        status, chosen, current = _status_of(subs)
+        shown = current or chosen
+        corrected = current if current is not None and chosen is not current else None
+        refused = 0
+        if shown is not None:
+            refused = sum(s["status"] == "rejected" and (s["received_at"], s["id"])
+                          < (shown["received_at"], shown["id"]) for s in subs) \
+                if current is not None else sum(s["status"] == "rejected" for s in subs)
         out.append(UnitStatus(
             unit=unit, status=status,
             received_at=_aware(chosen["received_at"]) if chosen else None,
-            version=chosen["version"] if chosen else None,
-            submission_id=chosen["id"] if chosen else None,
-            receipt_path=chosen["receipt_path"] if chosen else "", files=len(subs)))
+            version=shown["version"] if shown else None,
+            submission_id=shown["id"] if shown else None,
+            receipt_path=shown["receipt_path"] if shown else "", files=len(subs),
+            refused_before=refused,
+            corrected_at=_aware(corrected["received_at"]) if corrected else None,
+            correction_late=bool(corrected["late"]) if corrected else False))
     return out
 
 
@@ -144,8 +200,16 @@ def completeness(statuses: list[UnitStatus]) -> dict[str, float | int]:
     received = on_time + late
     return {"expected": expected, "received": received, "on_time": on_time, "late": late,
             "missing": expected - received,
-            "completeness": round(100 * received / expected, 1) if expected else 0.0,
-            "timeliness": round(100 * on_time / expected, 1) if expected else 0.0}
+            "completeness": half_up_pct(received, expected),
+            "timeliness": half_up_pct(on_time, expected)}
+
+
+def half_up_pct(part: float, whole: float, decimals: int = 1) -> float:
+    """100 × part / whole rounded half up (77/80 → 96.3, not the float's 96.2); 0 for 0/0."""
+    if not whole:
+        return 0.0
+    exact = Decimal(repr(float(part))) * 100 / Decimal(repr(float(whole)))
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 def latest_submissions(engine: Engine, prog: Programme,
