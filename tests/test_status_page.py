@@ -46,7 +46,7 @@ def seed_warehouse(prog, url: str, bucket_url: str) -> dict[str, str]:
     migrate(url)
     engine = get_engine(url)
     sync_programme(engine, prog)
-    root = ObjectStoragePath(bucket_url)
+    root = ObjectStoragePath(f"{bucket_url}/{prog.code}")  # the programme's folder
     period = prog.period(PERIOD)
     units = [u for u in prog.expected_units(period) if prog.is_local(u)][:5]
     roles = dict(zip(("on_time", "late", "rejected", "returned", "twice"),
@@ -72,12 +72,17 @@ def seed_warehouse(prog, url: str, bucket_url: str) -> dict[str, str]:
     return roles
 
 
+PROBLEMS_FIRST = ("rejected", "returned", "missing", "late", "on_time")
+
+
 def expected_statuses(prog, roles: dict[str, str]) -> dict[str, str]:
+    """Every expected unit's status, in the page's order: units needing attention first
+    (rejected, returned, missing, late), then on time; the programme's order within each."""
     codes = [u.code for u in prog.expected_units(prog.period(PERIOD))]
     status = {code: "missing" for code in codes}
     status.update({code: ("on_time" if role == "twice" else role)
                    for role, code in roles.items()})
-    return status
+    return {c: status[c] for c in sorted(codes, key=lambda c: PROBLEMS_FIRST.index(status[c]))}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +136,7 @@ def test_page_shows_every_expected_unit_with_its_status(seeded, programme, use_w
     assert unicodedata.is_normalized("NFC", html)
     rows = page_rows(html)
     want = expected_statuses(programme, roles)
-    assert list(rows) == list(want)  # every expected unit, in the programme's order
+    assert list(rows) == list(want)  # every expected unit, those needing attention first
     assert {c: r["status"] for c, r in rows.items()} == want
     assert {c: r["text"] for c, r in rows.items()} == {c: PAGE_TEXT[s] for c, s in want.items()}
     on_time, late = rows[roles["on_time"]], rows[roles["late"]]
@@ -173,7 +178,8 @@ def test_page_and_cli_show_the_same(seeded, use_warehouse, capsys):
     url, bucket, _roles = seeded
     use_warehouse(url, bucket)
     assert main(["status", "--programme", "lang-son", "--period", PERIOD]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.startswith(f"lang-son {PERIOD} ")
     by_label = {label: key for key, label in STATUS_LABELS.items()}
     cli = {}
     for line in lines[:-1]:
