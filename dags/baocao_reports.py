@@ -5,8 +5,9 @@ Renders a **draft** of a programme's report (.docx in the administrative format 
 30/2020/NĐ-CP, marked "BẢN DỰ THẢO") and its annexes (.xlsx: Biểu 01, Biểu 02, each form by
 unit, submission status, warnings) from the warehouse into the outbox under
 `reports/<programme>/<period>/du-thao/`, numbered v1, v2, … A new version is written only when
-the content changed, and a draft is dated by its data (the day the warehouse last took in a
-file for it), so a re-run, or a run that starts late, adds nothing; nothing is overwritten.
+the content changed, and a draft is dated by its data (the day of the last file received for
+the period, the "số liệu đến" it states), so a re-run, or a run that starts late, adds
+nothing; nothing is overwritten.
 
 Runs each time the intake updates the `baocao_warehouse` asset (for the programmes and
 periods it touched) and every day at 07:00 (Asia/Ho_Chi_Minh) for every active programme:

@@ -134,8 +134,10 @@ def s3_run(moto, dags, pg_schemas):
     bucket = cfg["bucket_url"].removeprefix("s3://")
     with configured(**cfg):
         seeded = pipeline.seed_demo("lang-son", PERIOD)
-        listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="inbox/")["Contents"]
-        arrivals = {o["Key"]: o["LastModified"] for o in listed}
+        listed = moto.client().list_objects_v2(Bucket=bucket,
+                                               Prefix="lang-son/inbox/")["Contents"]
+        # keys relative to the programme's folder, as the warehouse records them
+        arrivals = {o["Key"].removeprefix("lang-son/"): o["LastModified"] for o in listed}
         run = dags["baocao_intake"].test(run_conf={"programme": "lang-son"})
         assert run.state == "success"
         run = dags["baocao_reports"].test(run_conf={"programme": "lang-son", "period": PERIOD})
@@ -154,14 +156,15 @@ def test_s3_run_matches_the_file_run(s3_run, file_run, moto):
     _summary, reference = file_run
     assert warehouse_snapshot(cfg["warehouse_url"]) == reference
     bucket = cfg["bucket_url"].removeprefix("s3://")
-    assert moto.keys(bucket, "inbox/") == []
-    receipts = moto.keys(bucket, "receipts/")
-    archived = moto.keys(bucket, "archive/")
+    assert moto.keys(bucket, "lang-son/inbox/") == []
+    receipts = moto.keys(bucket, "lang-son/receipts/")
+    archived = moto.keys(bucket, "lang-son/archive/")
     assert len(receipts) == len(archived) == len(arrivals) == seeded["files"]
     assert all(k.endswith(".html") for k in receipts)
-    assert len([k for k in archived if k.startswith(f"archive/rejected/{seeded['bad']}/")]) == 1
     assert len([k for k in archived
-                if k.startswith(f"archive/accepted/{seeded['resubmitted']}/")]) == 2
+                if k.startswith(f"lang-son/archive/rejected/{seeded['bad']}/")]) == 1
+    assert len([k for k in archived
+                if k.startswith(f"lang-son/archive/accepted/{seeded['resubmitted']}/")]) == 2
     html = moto.client().get_object(
         Bucket=bucket, Key=next(k for k in receipts if f"/{seeded['bad']}/" in k))
     assert "BỊ TỪ CHỐI" in html["Body"].read().decode("utf-8")
@@ -194,16 +197,16 @@ def test_s3_second_run_changes_nothing(s3_run, dags, moto):
     cfg, seeded, arrivals = s3_run
     bucket = cfg["bucket_url"].removeprefix("s3://")
     before = warehouse_snapshot(cfg["warehouse_url"])
-    receipts = set(moto.keys(bucket, "receipts/"))
+    receipts = set(moto.keys(bucket, "lang-son/receipts/"))
     with configured(**cfg):
         pipeline.seed_demo("lang-son", PERIOD)
         run = dags["baocao_intake"].test(run_conf={"programme": "lang-son"})
         assert run.state == "success"
     assert warehouse_snapshot(cfg["warehouse_url"]) == before
-    assert moto.keys(bucket, "inbox/") == []
+    assert moto.keys(bucket, "lang-son/inbox/") == []
     # every file sent again is answered "already received" and kept in archive/duplicates
-    assert len(moto.keys(bucket, "archive/duplicates/")) == seeded["files"]
-    again = set(moto.keys(bucket, "receipts/")) - receipts
+    assert len(moto.keys(bucket, "lang-son/archive/duplicates/")) == seeded["files"]
+    again = set(moto.keys(bucket, "lang-son/receipts/")) - receipts
     assert len(again) == len(arrivals)
     text = moto.client().get_object(Bucket=bucket, Key=sorted(again)[0])["Body"].read()
     assert "ĐÃ NHẬN TRƯỚC ĐÓ" in text.decode("utf-8")

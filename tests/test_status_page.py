@@ -335,3 +335,51 @@ def test_plugin_mounts_the_app_behind_airflow_login(seeded, use_warehouse, airfl
     assert r.status_code == 200 and page_rows(r.text)[roles["late"]]["status"] == "late"
     r = client.get("/status", headers={"Authorization": f"Bearer {viewer}"})
     assert r.status_code == 200
+
+
+def test_units_needing_attention_come_first_and_can_be_filtered(seeded, programme,
+                                                                use_warehouse):
+    from fastapi.testclient import TestClient
+
+    from baocao.status_page import create_app
+
+    url, bucket, roles = seeded
+    use_warehouse(url, bucket)
+    client = TestClient(create_app())
+    page = client.get("/status", params={"programme": "lang-son", "period": PERIOD}).text
+    statuses = [r["status"] for r in page_rows(page).values()]
+    assert statuses[:2] == ["rejected", "returned"] and statuses[-3:] == ["late", "on_time",
+                                                                         "on_time"]
+    assert "được xếp trước" in page
+    soup = BeautifulSoup(page, "html.parser")
+    options = {o["value"]: o.get_text(strip=True) for o in soup.select("#show option")}
+    expected = len(expected_statuses(programme, roles))
+    assert options["all"] == f"Tất cả đơn vị ({expected})"
+    assert options["problems"].endswith(f"({expected - 2})")  # all but the two on time
+    want = expected_statuses(programme, roles)
+    r = client.get("/status", params={"programme": "lang-son", "period": PERIOD,
+                                      "show": "problems"})
+    rows = page_rows(r.text)
+    assert r.status_code == 200
+    assert list(rows) == [c for c, s in want.items() if s != "on_time"]
+    assert f"Đang hiển thị {expected - 2}/{expected} đơn vị" in r.text
+    only = page_rows(client.get("/status", params={"programme": "lang-son", "period": PERIOD,
+                                                   "show": "late"}).text)
+    assert list(only) == [roles["late"]]
+    assert page_figures(r.text)["expected"] == str(expected)  # figures stay for all units
+    bad = client.get("/status", params={"programme": "lang-son", "show": "<x>"})
+    assert bad.status_code == 400 and "Bộ lọc không hợp lệ" in bad.text
+    assert "giờ Việt Nam" in page.split("<footer>")[1]
+
+
+def test_only_the_deployments_programmes_are_offered(seeded, use_warehouse, monkeypatch):
+    from baocao.status_page import build_view
+
+    url, bucket, _roles = seeded
+    use_warehouse(url, bucket)
+    monkeypatch.setenv("BAOCAO_PROGRAMMES", "lang-son,ha-tinh")
+    monkeypatch.setenv("BAOCAO_PROGRAMMES_OFF", "ha-tinh")
+    settings.cache_clear()
+    view = build_view("lang-son", PERIOD)
+    assert [code for code, _label in view.programmes] == ["lang-son"]
+    assert build_view("ha-tinh", PERIOD).status_code == 404  # switched off

@@ -103,16 +103,18 @@ def prepare_warehouse(programme: str) -> dict[str, Any]:
 
 def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     """Process every file waiting in the inbox; a summary for XCom and the logs."""
-    from baocao.intake import programme_root, run_intake
+    from baocao.intake import bucket_root, programme_root, run_intake
     from baocao.validation import Validator
 
     prog = load_programme(programme)
     root = programme_root(prog.code)
     if root.protocol == "file":
         root.mkdir(parents=True, exist_ok=True)  # the embedded default starts empty
-    elif not root.exists():  # a missing bucket is an outage, not "no files"
-        raise RuntimeError(f"intake bucket {root} does not exist or is not accessible with "
-                           f"connection {settings().bucket_conn_id!r}")
+    else:  # a missing bucket is an outage, not "no files" (an empty prefix is no bucket)
+        bucket = bucket_root(f"{root.protocol}://{layout.bucket_name(prog.code)}")
+        if not bucket.exists():
+            raise RuntimeError(f"intake bucket {bucket} does not exist or is not accessible "
+                               f"with connection {settings().bucket_conn_id!r}")
     validator = Validator(prog, data_docs_dir=settings().data_docs_dir / prog.code)
     try:
         outcomes = run_intake(prog, engine(), root, run_id, validator=validator)
@@ -161,20 +163,18 @@ def render_reports(programme: str, period: str | None = None, report_date: str |
 
 
 def data_date(prog, per) -> date:
-    """The date a draft of ``per`` is dated by: the Vietnam date of the latest file the
-    warehouse took in for the period or the earlier periods the report compares it with, so
-    a run that starts late (or re-runs) dates the same data the same day and writes no new
-    version; the period's deadline while nothing has been received."""
+    """The date a draft of ``per`` is dated by: the Vietnam date of the latest file received
+    for the period (the "số liệu đến" time the draft states), never after today; the
+    period's deadline while nothing has been received. A run that starts late, or runs
+    again, dates the same data the same day, so it writes no new version."""
     from sqlalchemy import func, select
 
-    from baocao.reports.context import series_periods
     from baocao.warehouse.models import Submission
 
     with engine().connect() as conn:
-        last = conn.execute(select(func.max(Submission.processed_at)).where(
-            Submission.programme == prog.code,
-            Submission.period.in_(series_periods(prog, per)))).scalar()
-    return local_date(last) if last is not None else per.deadline
+        last = conn.execute(select(func.max(Submission.received_at)).where(
+            Submission.programme == prog.code, Submission.period == per.code)).scalar()
+    return min(local_date(last), local_today()) if last is not None else per.deadline
 
 
 def email_final_report(published: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ PERIOD_KINDS = {"H": "H1", "Y": "Y"}
 PROBLEMS = ("rejected", "returned", "missing", "late")
 ORDER = {status: n for n, status in enumerate((*PROBLEMS, "on_time"))}
 SHOW = {"all": "Tất cả đơn vị",
-        "problems": "Đơn vị cần đôn đốc (bị từ chối, bị trả lại, chưa nộp, nộp muộn)",
+        "problems": "Đơn vị cần đôn đốc",
         "rejected": "Bị từ chối", "returned": "Bị trả lại", "missing": "Chưa nộp",
         "late": "Nộp muộn", "on_time": "Đúng hạn"}
 
