@@ -144,7 +144,7 @@ def test_task_callbacks_keep_their_memory_in_an_airflow_variable(airflow_db, eng
 
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-    from airflow.models import Variable
+    from airflow.models.variable import Variable  # the metadata DB's row, outside a task
 
     from baocao.alerts import STATE_VARIABLE
 
