@@ -317,3 +317,32 @@ def test_missing_bucket_fails_loudly(moto, tmp_path):
         prepare_warehouse("lang-son")
         with pytest.raises(RuntimeError, match="does not exist or is not accessible"):
             intake_inbox("lang-son", "run-missing")
+
+
+def test_the_inbox_watcher_sees_drops_on_s3(moto):
+    """The triggerer's listing works on s3:// as on file://: every poll asks the store
+    again (s3fs caches listings), new and re-sent objects are noticed, old ones are not."""
+    from baocao.inbox_watch import InboxWatch, event_payload
+
+    cfg = s3_settings(moto, "sqlite://", "watch")
+    bucket = cfg["bucket_url"].removeprefix("s3://")
+    with configured(**cfg, programmes="lang-son,ha-tinh"):
+        watch = InboxWatch()
+        assert watch.poll() == {}
+        moto.client().put_object(Bucket=bucket, Key="lang-son/inbox/SNV/a.xlsx", Body=b"1")
+        moto.client().put_object(Bucket=bucket, Key="lang-son/receipts/SNV/a.html", Body=b"r")
+        assert event_payload(watch.poll()) == {"files": 1, "programmes": ["lang-son"],
+                                               "old_place": False}
+        assert watch.poll() == {}
+        moto.client().put_object(Bucket=bucket, Key="ha-tinh/inbox/SNV/b.xlsx", Body=b"2")
+        moto.client().put_object(Bucket=bucket, Key="inbox/SNV/c.xlsx", Body=b"3")
+        assert event_payload(watch.poll()) == {"files": 2, "programmes": ["ha-tinh"],
+                                               "old_place": True}
+        moto.client().put_object(Bucket=bucket, Key="lang-son/inbox/SNV/a.xlsx", Body=b"4")
+        assert len(watch.poll()) == 1  # the same name sent again
+        moto.stop()
+        try:
+            assert watch.poll() == {} and watch.failing  # the store down: no crash
+        finally:
+            moto.start()
+        assert watch.poll() == {} and not watch.failing

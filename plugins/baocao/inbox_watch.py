@@ -28,7 +28,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 log = logging.getLogger(__name__)
 OLD_PLACE = ""  # label of the shared bucket's old inbox/ in a listing
-Listing = dict[str, tuple[str, Any, Any]]  # key -> (label, size, time or ETag)
+Listing = dict[str, tuple[str, Any, str]]  # key -> (label, size, time and ETag)
 
 
 def inbox_urls() -> list[tuple[str, str]]:
@@ -66,8 +66,10 @@ def list_inboxes(urls: list[tuple[str, str]]) -> Listing:
                 continue
             if key.rsplit("/", 1)[-1].startswith(IGNORED_PREFIXES):
                 continue
-            stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag")
-            out[key] = (label, info.get("size"), str(stamp))
+            # a file sent again under the same name within the store's one-second
+            # LastModified still changes its ETag (S3) or modification time (local)
+            stamp = f"{info.get('mtime') or info.get('LastModified')} {info.get('ETag', '')}"
+            out[key] = (label, info.get("size"), stamp)
     return out
 
 
