@@ -45,6 +45,8 @@ $(AIRFLOW_HOME)/airflow.db: $(BIN)/.installed
 	airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 
 run: venv $(AIRFLOW_HOME)/airflow.db
+	@# a var/bucket of before the split by programme: its folders move under $(PROGRAMME)/
+	@baocao move-old-layout --programme $(PROGRAMME) --quiet || true
 	baocao migrate --programme $(PROGRAMME)
 	baocao forms --programme $(PROGRAMME) --period $(PERIOD)
 	baocao demo --programme $(PROGRAMME) --period $(PERIOD)

@@ -163,8 +163,9 @@ def cmd_move_old_layout(args) -> int:
     out = migrate_old_layout(code, dry_run=args.dry_run)
     for rel in out["conflicts"]:
         print(f"conflict (left in place): {rel}", file=sys.stderr)
-    print(json.dumps({k: len(v) for k, v in out.items()} | {"programme": code,
-                                                             "dry_run": args.dry_run}))
+    if not args.quiet or any(out.values()):
+        print(json.dumps({k: len(v) for k, v in out.items()} | {"programme": code,
+                                                                 "dry_run": args.dry_run}))
     return 1 if out["conflicts"] else 0
 
 
@@ -367,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                        "the programme's folder")
     _programme_arg(p)
     p.add_argument("--dry-run", action="store_true", help="only list what would move")
+    p.add_argument("--quiet", action="store_true", help="print nothing when nothing is there")
     p.set_defaults(func=cmd_move_old_layout)
 
     p = sub.add_parser("demo", help="drop a demo period's filled forms into the inbox")
