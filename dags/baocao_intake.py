@@ -1,84 +1,107 @@
 """
 ### baocao_intake — answer every report file units drop in the bucket
 
-Every 5 minutes (Asia/Ho_Chi_Minh): apply warehouse migrations, then take each file from
-`inbox/<unit-code>/`, check it (structure, then the programme's rules with Great
-Expectations), write a receipt in Vietnamese to `receipts/<unit-code>/`, record it in the
-warehouse (accepted files with all their numbers, in one transaction) and move the original
-to `archive/`. When something was accepted, the `baocao_warehouse` asset is updated and the
-report DAG re-renders the drafts of the periods touched.
+Starts **within seconds of a drop**: the triggerer lists every active programme's inbox
+every 2 s and updates the `baocao_inbox` asset once per burst of drops (files dropped within
+a few seconds of each other make one run); every 5 minutes (Asia/Ho_Chi_Minh) a cron run is
+the safety net. Then: apply warehouse migrations; for **each programme** (its own mapped
+task, so one programme's failure or slowness does not hold the others) take each file from
+`<programme>/inbox/<unit-code>/`, check it (structure, then the programme's rules with Great
+Expectations), write a receipt in Vietnamese to `<programme>/receipts/<unit-code>/`, record
+it in the warehouse (accepted files with all their numbers, in one transaction) and move the
+original to `<programme>/archive/`. When something was accepted, the `baocao_warehouse`
+asset is updated and the report DAG re-renders the drafts of the periods touched. A file
+dropped in the bucket's old `inbox/<unit-code>/` (before the split by programme) gets a
+receipt there saying where to put it.
+
+A run started by the watcher serves the programmes that got files; a cron run every
+programme switched on (`BAOCAO_PROGRAMMES`). The `programme` param runs one by hand.
 
 If the bucket or the warehouse cannot be reached the tasks fail (after retries with backoff)
-and the engineers get an e-mail; nothing is marked processed that was not.
-
-Re-running is safe: a file already received (same checksum) is answered "already received"
-and changes nothing. Logs say, per file, how many rules ran and failed.
+and the engineers get one e-mail, a reminder each hour while it lasts, and one when it is
+over; nothing is marked processed that was not. Re-running is safe: a file already received
+(same checksum) is answered "already received" and changes nothing.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task, task_group
 
-WAREHOUSE = Asset(name="baocao_warehouse")
-TZ = "Asia/Ho_Chi_Minh"
-
-
-def alert_engineers(context) -> None:
-    """E-mail the engineers when a task failed after its retries."""
-    from baocao.alerts import notify_failure
-
-    notify_failure(context)
+from baocao.dag_defaults import (
+    INBOX,
+    START,
+    TAGS,
+    WAREHOUSE,
+    cron,
+    default_args,
+    programme_param,
+)
 
 
 @dag(
     dag_id="baocao_intake",
-    schedule=CronTriggerTimetable("*/5 * * * *", timezone=TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=TZ),
+    schedule=AssetOrTimeSchedule(timetable=cron("*/5 * * * *"), assets=[INBOX]),
+    start_date=START,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=timedelta(hours=1),
+    max_consecutive_failed_dag_runs=288,  # a day of failing 5-minute runs pauses it
     doc_md=__doc__,
-    default_args={
-        "owner": "data-engineering",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": alert_engineers,
-    },
-    params={"programme": Param("lang-son", type="string", description="Programme code")},
-    tags=["baocao", "intake"],
+    default_args=default_args(retries=3, retry_delay=timedelta(seconds=30),
+                              max_retry_delay=timedelta(minutes=10),
+                              execution_timeout=timedelta(minutes=10)),
+    params={"programme": programme_param()},
+    tags=[*TAGS, "intake"],
 )
 def baocao_intake():
     @task
-    def prepare_warehouse(params=None) -> dict:
-        """Apply Alembic migrations and mirror the programme's units into the warehouse."""
-        from baocao.pipeline import prepare_warehouse
+    def programmes(params=None, triggering_asset_events=None) -> list[str]:
+        """The programmes to answer: the param's, those the watcher saw files for, or all."""
+        from baocao.pipeline import intake_targets
 
-        return prepare_warehouse(params["programme"])
+        return intake_targets(params["programme"], triggering_asset_events)
 
     @task
-    def process_inbox(prepared: dict, run_id=None) -> dict:
-        """Claim, check, answer, record and archive every file in the inbox."""
-        from baocao.pipeline import intake_inbox
+    def migrate_warehouse() -> dict:
+        """Apply the warehouse's Alembic migrations (once per run, before any programme)."""
+        from baocao.pipeline import migrate_warehouse
 
-        return intake_inbox(prepared["programme"], run_id)
+        return migrate_warehouse()
 
-    @task.short_circuit
-    def anything_accepted(summary: dict) -> bool:
-        """Go on to announce the warehouse change only if a file was accepted."""
-        return bool(summary["periods"])
+    @task(execution_timeout=timedelta(minutes=30))
+    def process_inbox(programme: str, run_id=None) -> dict:
+        """Mirror the programme's units, then claim, check, answer, record and archive
+        every file in its inbox."""
+        from baocao.pipeline import intake_programme
+
+        return intake_programme(programme, run_id)
 
     @task(outlets=[WAREHOUSE])
     def announce(summary: dict, outlet_events=None) -> None:
-        """Update the warehouse asset with the programme and the periods touched."""
+        """Update the warehouse asset with the programme and the periods touched; skipped
+        (no asset event) when nothing was accepted."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not summary["periods"]:
+            raise AirflowSkipException(f"{summary['programme']}: nothing accepted")
         outlet_events[WAREHOUSE].extra = {"programme": summary["programme"],
                                           "periods": summary["periods"]}
 
-    summary = process_inbox(prepare_warehouse())
-    anything_accepted(summary) >> announce(summary)
+    @task
+    def answer_misplaced() -> dict:
+        """Answer files dropped in the bucket's old inbox/ with where they belong now."""
+        from baocao.pipeline import sweep_misplaced
+
+        return sweep_misplaced()
+
+    @task_group
+    def each_programme(programme: str):
+        announce(process_inbox(programme))
+
+    migrate_warehouse() >> each_programme.expand(programme=programmes())
+    answer_misplaced()
 
 
 baocao_intake()

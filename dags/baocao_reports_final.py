@@ -1,76 +1,81 @@
 """
 ### baocao_reports_final — the official half-year and annual reports
 
-At 17:00 (Asia/Ho_Chi_Minh) on 20 June and 21 December, the days the province's reports are
-due, renders the **final** report of the period (.docx in the format of Decree 30/2020/NĐ-CP
-and the .xlsx annexes) from the warehouse into the outbox under
-`reports/<programme>/<period>/chinh-thuc/`, then e-mails both files to the programme's
-`report_emails` and the lead department through the Airflow SMTP connection
-(`BAOCAO_SMTP_CONN_ID`, default `smtp_default`).
+Every day at 17:00 (Asia/Ho_Chi_Minh), for each active programme in its own mapped task:
+every period whose final is **due** (deadline reached — 20 June and 21 December with the
+common deadlines — and the late-file grace days not over) and not made yet is rendered
+(.docx in the format of Decree 30/2020/NĐ-CP and the .xlsx annexes) from the warehouse into
+the outbox under `reports/<programme>/<period>/chinh-thuc/`, dated on the deadline, then
+e-mailed to the programme's `report_emails` and the lead department through the Airflow
+SMTP connection (`BAOCAO_SMTP_CONN_ID`, default `smtp_default`). A run missed on the
+deadline day (scheduler down) catches up the next day.
 
 The files are stored before the mail is sent: if the SMTP server is down, `email_final`
-retries with backoff and the report is in the outbox anyway. A re-run with unchanged data
-writes nothing new and sends nothing twice; changed data (a late correction) gives version 2,
-which is sent as such. Triggered by hand, the `period` param picks the period.
+retries with backoff and the report is in the outbox anyway. A re-run writes nothing new and
+sends nothing twice. By hand, the `period` param (with `programme`, or for every programme)
+renders that period's final again: changed data (a late correction) gives version 2, which
+is sent as such.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import MultipleCronTriggerTimetable, Param, dag, task
+from airflow.sdk import dag, task, task_group
 
-TZ = "Asia/Ho_Chi_Minh"
-
-
-def alert_engineers(context) -> None:
-    """E-mail the engineers when a task failed after its retries."""
-    from baocao.alerts import notify_failure
-
-    notify_failure(context)
+from baocao.dag_defaults import (
+    START,
+    TAGS,
+    cron,
+    default_args,
+    period_param,
+    programme_param,
+)
 
 
 @dag(
     dag_id="baocao_reports_final",
-    schedule=MultipleCronTriggerTimetable("0 17 20 6 *", "0 17 21 12 *", timezone=TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=TZ),
+    schedule=cron("0 17 * * *"),
+    start_date=START,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=timedelta(hours=3),
+    max_consecutive_failed_dag_runs=5,
     doc_md=__doc__,
-    default_args={
-        "owner": "data-engineering",
-        "retries": 4,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=30),
-        "on_failure_callback": alert_engineers,
-    },
-    params={
-        "programme": Param("lang-son", type="string", description="Programme code"),
-        "period": Param("", type="string", description="Period code; empty = the one due"),
-    },
-    tags=["baocao", "reports"],
+    default_args=default_args(retries=4, retry_delay=timedelta(minutes=2),
+                              max_retry_delay=timedelta(minutes=30),
+                              execution_timeout=timedelta(minutes=20)),
+    params={"programme": programme_param(),
+            "period": period_param("every period whose final is due on the run's date")},
+    tags=[*TAGS, "reports"],
 )
 def baocao_reports_final():
     @task
-    def render_final(params=None, logical_date=None) -> dict:
-        """Render and keep the period's final .docx and .xlsx in the outbox."""
-        from baocao.pipeline import periods_to_render, render_reports
+    def programmes(params=None) -> list[str]:
+        """The programme of the param, or every active programme."""
+        from baocao.pipeline import active_programmes
 
-        target = periods_to_render(params["programme"], params["period"], None,
-                                   logical_date)[0]
-        return render_reports(target["programme"], target["period"], target["report_date"],
-                              kind="final")
+        return active_programmes(params["programme"])
 
     @task
-    def email_final(published: dict) -> dict:
-        """E-mail the final to its recipients (once per version)."""
-        from baocao.pipeline import email_final_report
+    def render_final(programme: str, params=None, logical_date=None) -> list[dict]:
+        """Render and keep the finals due (or the param's period) in the outbox."""
+        from baocao.pipeline import render_finals
 
-        return email_final_report(published)
+        return render_finals(programme, params["period"], logical_date)
 
-    email_final(render_final())
+    @task(execution_timeout=timedelta(minutes=10))
+    def email_final(published: list[dict]) -> list[dict]:
+        """E-mail each final to its recipients (once per version)."""
+        from baocao.pipeline import email_finals
+
+        return email_finals(published)
+
+    @task_group
+    def each_programme(programme: str):
+        email_final(render_final(programme))
+
+    each_programme.expand(programme=programmes())
 
 
 baocao_reports_final()

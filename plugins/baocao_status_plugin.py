@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from baocao.status_page import create_app
 
 URL_PREFIX = "/baocao"
+NAV_LABEL = "Báo cáo"  # the status page of the units' reports ("Tình hình gửi báo cáo")
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -49,6 +50,7 @@ class BaocaoStatusPlugin(AirflowPlugin):
     name = "baocao_status"
     fastapi_apps = [{"app": create_app(dependencies=[Depends(require_viewer)]),
                      "url_prefix": URL_PREFIX, "name": "Tình hình gửi báo cáo"}]
-    external_views = [{"name": "Tình hình báo cáo", "href": f"{URL_PREFIX}/status",
+    # the nav shows about nine characters under its icons: a longer name is cut ("Tình hình …")
+    external_views = [{"name": NAV_LABEL, "href": f"{URL_PREFIX}/status",
                        "url_route": "baocao-status", "destination": "nav",
                        "nav_top_level": True}]

@@ -29,7 +29,8 @@ PERIOD = "2026-H1"
 REDIS = ("127.0.0.1", 6379)
 TIMEOUT = 300  # seconds for the whole deployment to come up and run the DAG
 LOCK_KEY = "baocao-test:celery-broker-lock"
-INTAKE_TASKS = {"prepare_warehouse", "process_inbox", "anything_accepted", "announce"}
+INTAKE_TASKS = {"programmes", "migrate_warehouse", "each_programme.process_inbox",
+                "each_programme.announce", "answer_misplaced"}
 
 
 def _required(problem: str) -> None:
@@ -92,7 +93,7 @@ def bucket(tmp_path_factory, programme) -> tuple[Path, list[str]]:
     period = programme.period(PERIOD)
     units = [u for u in programme.expected_units(period) if u.kind == "commune"][:3]
     for unit in units:
-        path = root / "inbox" / unit.code / f"Báo cáo {period.title}.xlsx"
+        path = root / "lang-son" / "inbox" / unit.code / f"Báo cáo {period.title}.xlsx"
         path.parent.mkdir(parents=True)
         path.write_bytes(fill_form(programme, unit, period))
     return root, [u.code for u in units]
@@ -172,6 +173,7 @@ def deployment(tmp_path_factory, database, redis_db, bucket):
         "GX_ANALYTICS_ENABLED": "False",
         "BAOCAO_WAREHOUSE_URL": f"{database}?options=-csearch_path%3Dwarehouse",
         "BAOCAO_BUCKET_URL": f"file://{root}",
+        "BAOCAO_PROGRAMMES": "lang-son",
         "BAOCAO_OUTBOX_URL": f"file://{root.parent / 'outbox'}",
     })
     dep = Deployment(home, env, queue)
@@ -229,7 +231,7 @@ def test_intake_runs_on_the_celery_worker(deployment, database, bucket):
             "where dag_id = 'baocao_intake' and run_id = :r"), {"r": run_id}).all()
     assert state[0] == "success", (tis, dep.tail("worker"))
     ran = {t.task_id: t for t in tis if t.state == "success"}
-    assert {"prepare_warehouse", "process_inbox"} <= set(ran) <= INTAKE_TASKS
+    assert {"migrate_warehouse", "each_programme.process_inbox"} <= set(ran) <= INTAKE_TASKS
 
     def celery_results():  # the last task's result is stored just after its state
         with meta.connect() as conn:
@@ -254,5 +256,5 @@ def test_intake_runs_on_the_celery_worker(deployment, database, bucket):
     wh.dispose()
     meta.dispose()
     assert sorted(got) == sorted((u, "accepted") for u in units)
-    assert not any((root / "inbox").rglob("*.xlsx"))
-    assert len(list((root / "receipts").rglob("*.html"))) == len(units)
+    assert not any((root / "lang-son" / "inbox").rglob("*.xlsx"))
+    assert len(list((root / "lang-son" / "receipts").rglob("*.html"))) == len(units)

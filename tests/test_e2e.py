@@ -79,13 +79,14 @@ def test_report_numbers_match_the_inputs(demo_run, programme):
 
 def test_receipts_and_archive(demo_run, tmp_root):
     seeded, _docx, _xlsx = demo_run
-    bad = list((tmp_root / "bucket" / "receipts" / seeded["bad"]).glob("*.html"))
+    bucket = tmp_root / "bucket" / "lang-son"  # the programme's folder of the bucket
+    bad = list((bucket / "receipts" / seeded["bad"]).glob("*.html"))
     assert len(bad) == 1
     html = bad[0].read_text(encoding="utf-8")
     assert "BỊ TỪ CHỐI" in html and "khoảng 50" in html and "Không phải là số" in html
     assert "Nhật Bản: Số lao động nữ (999.999) lớn hơn tổng số" in html  # rules ran too
-    assert not any((tmp_root / "bucket" / "inbox").rglob("*.xlsx"))
-    resub = sorted((tmp_root / "bucket" / "archive" / "accepted" / seeded["resubmitted"])
+    assert not any((bucket / "inbox").rglob("*.xlsx"))
+    resub = sorted((bucket / "archive" / "accepted" / seeded["resubmitted"])
                    .rglob("*.xlsx"))
     assert len(resub) == 2  # both versions kept
 

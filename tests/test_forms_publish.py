@@ -59,8 +59,8 @@ def test_every_expected_unit_gets_its_own_form_and_the_index_lists_them(root, pr
     assert f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)" in index
     for unit in units:
         assert f"{unit.name} (mã {unit.code}, tài khoản lang-son-{unit.code})" in index
-        assert f"templates/{PERIOD}/{unit.code}.xlsx  —  gửi báo cáo vào: inbox/{unit.code}/" \
-            in index
+        assert (f"lang-son/templates/{PERIOD}/{unit.code}.xlsx  —  gửi báo cáo vào: "
+                f"lang-son/inbox/{unit.code}/") in index
 
 
 def test_rerun_changes_nothing_and_a_damaged_form_is_restored(root, programme):
@@ -114,7 +114,7 @@ def test_period_param_wins_and_is_checked():
 def test_forms_dag_publishes_into_the_bucket(airflow_db, programme):
     from airflow.dag_processing.dagbag import DagBag
 
-    from baocao.intake import bucket_root
+    from baocao.intake import programme_root
 
     bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags" /
                                 "baocao_forms.py"))
@@ -122,7 +122,7 @@ def test_forms_dag_publishes_into_the_bucket(airflow_db, programme):
     dag = bag.dags["baocao_forms"]
     run = dag.test(run_conf={"programme": "lang-son", "period": SMALL})
     assert run.state == "success"
-    folder = bucket_root() / "templates" / SMALL
+    folder = programme_root("lang-son") / "templates" / SMALL
     before = snapshot(folder)
     units = programme.expected_units(programme.period(SMALL))
     assert sorted(before) == sorted([f"{u.code}.xlsx" for u in units] + ["README.txt"])

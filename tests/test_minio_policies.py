@@ -61,29 +61,30 @@ def _can(engine: IAMPolicy, action: str, key: str, bucket: str = BUCKET) -> bool
     return result == PermissionResult.PERMITTED
 
 
-def _own(code: str, engine: IAMPolicy, policy: dict) -> None:
-    assert _can(engine, "s3:PutObject", f"inbox/{code}/Báo cáo 6 tháng.xlsx")
-    assert _can(engine, "s3:PutObject", f"inbox/{code}/2026/bao-cao.xlsx")
-    assert _can(engine, "s3:GetObject", f"receipts/{code}/bao-cao__1a2b3c4d.html")
-    assert _can(engine, "s3:GetObject", f"templates/2026-H1/{code}.xlsx")
-    assert _can(engine, "s3:GetObject", "templates/2026-H1/README.txt")  # instructions
-    assert _listable(policy, f"inbox/{code}/") and _listable(policy, f"receipts/{code}/")
+def _own(code: str, engine: IAMPolicy, policy: dict, p: str = "") -> None:
+    """Everything unit ``code`` needs in its programme's folders (key prefix ``p``)."""
+    assert _can(engine, "s3:PutObject", f"{p}inbox/{code}/Báo cáo 6 tháng.xlsx")
+    assert _can(engine, "s3:PutObject", f"{p}inbox/{code}/2026/bao-cao.xlsx")
+    assert _can(engine, "s3:GetObject", f"{p}receipts/{code}/bao-cao__1a2b3c4d.html")
+    assert _can(engine, "s3:GetObject", f"{p}templates/2026-H1/{code}.xlsx")
+    assert _can(engine, "s3:GetObject", f"{p}templates/2026-H1/README.txt")  # instructions
+    assert _listable(policy, f"{p}inbox/{code}/") and _listable(policy, f"{p}receipts/{code}/")
     # nothing else on its own folders
-    assert not _can(engine, "s3:DeleteObject", f"inbox/{code}/bao-cao.xlsx")
-    assert not _can(engine, "s3:GetObject", f"inbox/{code}/bao-cao.xlsx")
-    assert not _can(engine, "s3:PutObject", f"receipts/{code}/fake.html")
-    assert not _can(engine, "s3:PutObject", f"templates/2026-H1/{code}.xlsx")
-    assert not _can(engine, "s3:GetObject", f"archive/accepted/{code}/2026-H1/bao-cao.xlsx")
-    assert not _can(engine, "s3:PutObject", f"inbox/{code}/x.xlsx", bucket="baocao-outbox")
+    assert not _can(engine, "s3:DeleteObject", f"{p}inbox/{code}/bao-cao.xlsx")
+    assert not _can(engine, "s3:GetObject", f"{p}inbox/{code}/bao-cao.xlsx")
+    assert not _can(engine, "s3:PutObject", f"{p}receipts/{code}/fake.html")
+    assert not _can(engine, "s3:PutObject", f"{p}templates/2026-H1/{code}.xlsx")
+    assert not _can(engine, "s3:GetObject", f"{p}archive/accepted/{code}/2026-H1/bao-cao.xlsx")
+    assert not _can(engine, "s3:PutObject", f"{p}inbox/{code}/x.xlsx", bucket="baocao-outbox")
 
 
-def _foreign(other: str, engine: IAMPolicy, policy: dict) -> None:
+def _foreign(other: str, engine: IAMPolicy, policy: dict, p: str = "") -> None:
     """Nothing of another unit's folders (including units whose code starts the same)."""
-    assert not _can(engine, "s3:PutObject", f"inbox/{other}/bao-cao.xlsx")
-    assert not _can(engine, "s3:GetObject", f"receipts/{other}/bao-cao__1a2b3c4d.html")
-    assert not _can(engine, "s3:GetObject", f"templates/2026-H1/{other}.xlsx")
-    assert not _listable(policy, f"inbox/{other}/")
-    assert not _listable(policy, f"receipts/{other}/")
+    assert not _can(engine, "s3:PutObject", f"{p}inbox/{other}/bao-cao.xlsx")
+    assert not _can(engine, "s3:GetObject", f"{p}receipts/{other}/bao-cao__1a2b3c4d.html")
+    assert not _can(engine, "s3:GetObject", f"{p}templates/2026-H1/{other}.xlsx")
+    assert not _listable(policy, f"{p}inbox/{other}/")
+    assert not _listable(policy, f"{p}receipts/{other}/")
 
 
 def _own_and_foreign(code: str, other: str, engine: IAMPolicy, policy: dict) -> None:
@@ -107,10 +108,24 @@ def test_every_unit_confined_to_its_own_prefix(code):
     assert len({a.user for a in accesses}) == len(accesses)
     for a in accesses:
         engine = IAMPolicy(json.dumps(a.policy))
-        _own(a.unit, engine, a.policy)
+        _own(a.unit, engine, a.policy, f"{code}/")
         for other in codes:
             if other != a.unit:
-                _foreign(other, engine, a.policy)
+                _foreign(other, engine, a.policy, f"{code}/")
+
+
+def test_the_same_unit_code_in_two_programmes_sees_only_its_own_programme():
+    """SNV exists in both provinces: each SNV user reaches only its programme's folders,
+    and nothing in the bucket's old (pre-programme) places."""
+    lang_son, ha_tinh = (load_programme(c) for c in ("lang-son", "ha-tinh"))
+    [ls] = [a for a in unit_accesses(lang_son, BUCKET) if a.unit == "SNV"]
+    [ht] = [a for a in unit_accesses(ha_tinh, BUCKET) if a.unit == "SNV"]
+    assert ls.user != ht.user and ls.policy_name != ht.policy_name
+    for mine, theirs, other in ((ls, "lang-son/", "ha-tinh/"), (ht, "ha-tinh/", "lang-son/")):
+        engine = IAMPolicy(json.dumps(mine.policy))
+        _own("SNV", engine, mine.policy, theirs)
+        _foreign("SNV", engine, mine.policy, other)
+        _foreign("SNV", engine, mine.policy)  # the old inbox/SNV/, receipts/SNV/
 
 
 def test_prefix_like_codes_do_not_leak():
@@ -178,7 +193,8 @@ def test_cli_writes_policies_and_a_script_without_secrets(tmp_path):
     codes = unit_codes(prog, "2026-H1")
     assert sorted(p.stem for p in out.glob("*.json")) == codes
     for code in codes:
-        assert json.loads((out / f"{code}.json").read_text()) == unit_policy(BUCKET, code)
+        assert json.loads((out / f"{code}.json").read_text()) == \
+            unit_policy(BUCKET, code, "ha-tinh/")
     script = (out / SCRIPT_NAME).read_text()
     assert os.access(out / SCRIPT_NAME, os.X_OK)
     assert script.count("\nprovision ") == len(codes)
@@ -256,9 +272,10 @@ def test_each_unit_reads_exactly_its_published_form_and_the_instructions(tmp_pat
 
     from baocao.pipeline import publish_forms
 
-    root = ObjectStoragePath(f"file://{tmp_path}/bucket")
-    publish_forms("lang-son", "2026-H1", root=root)
-    base = str(root.path).rstrip("/") + "/"
+    bucket = ObjectStoragePath(f"file://{tmp_path}/bucket")
+    publish_forms("lang-son", "2026-H1", root=bucket / "lang-son")
+    root = bucket / "lang-son"
+    base = str(bucket.path).rstrip("/") + "/"
     keys = {str(p.path).removeprefix(base) for p in root.rglob("*") if p.is_file()}
     prog = load_programme("lang-son")
     accesses = unit_accesses(prog, BUCKET, "2026-H1")
@@ -267,5 +284,6 @@ def test_each_unit_reads_exactly_its_published_form_and_the_instructions(tmp_pat
     for a in accesses:
         engine = IAMPolicy(json.dumps(a.policy))
         readable = {k for k in keys if _can(engine, "s3:GetObject", k)}
-        assert readable == {f"templates/2026-H1/{a.unit}.xlsx", "templates/2026-H1/README.txt"}
-        assert f"inbox/{a.unit}/" in instructions
+        assert readable == {f"lang-son/templates/2026-H1/{a.unit}.xlsx",
+                            "lang-son/templates/2026-H1/README.txt"}
+        assert f"lang-son/inbox/{a.unit}/" in instructions

@@ -172,7 +172,7 @@ def live(tmp_path, monkeypatch, programme):
     monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
     settings.cache_clear()
     prepare_warehouse("lang-son")
-    yield engine(), ObjectStoragePath(f"file://{tmp_path / 'bucket'}")
+    yield engine(), ObjectStoragePath(f"file://{tmp_path / 'bucket' / 'lang-son'}")
     settings.cache_clear()
 
 

@@ -292,7 +292,7 @@ def test_intake_builds_data_docs_once_per_run(tmp_path, monkeypatch, caplog, cap
         bad = {address(programme, communes[1], one("E_UNFIT")): 10_000}
         when = datetime(2026, 6, 18, 2, tzinfo=UTC).timestamp()
         for unit, overrides in ((communes[0], None), (communes[1], bad)):
-            path = tmp_path / "bucket" / "inbox" / unit.code / "bc.xlsx"
+            path = tmp_path / "bucket" / programme.code / "inbox" / unit.code / "bc.xlsx"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(fill_form(programme, unit, period, overrides=overrides))
             os.utime(path, (when, when))

@@ -134,8 +134,10 @@ def s3_run(moto, dags, pg_schemas):
     bucket = cfg["bucket_url"].removeprefix("s3://")
     with configured(**cfg):
         seeded = pipeline.seed_demo("lang-son", PERIOD)
-        listed = moto.client().list_objects_v2(Bucket=bucket, Prefix="inbox/")["Contents"]
-        arrivals = {o["Key"]: o["LastModified"] for o in listed}
+        listed = moto.client().list_objects_v2(Bucket=bucket,
+                                               Prefix="lang-son/inbox/")["Contents"]
+        # keys relative to the programme's folder, as the warehouse records them
+        arrivals = {o["Key"].removeprefix("lang-son/"): o["LastModified"] for o in listed}
         run = dags["baocao_intake"].test(run_conf={"programme": "lang-son"})
         assert run.state == "success"
         run = dags["baocao_reports"].test(run_conf={"programme": "lang-son", "period": PERIOD})
@@ -154,14 +156,15 @@ def test_s3_run_matches_the_file_run(s3_run, file_run, moto):
     _summary, reference = file_run
     assert warehouse_snapshot(cfg["warehouse_url"]) == reference
     bucket = cfg["bucket_url"].removeprefix("s3://")
-    assert moto.keys(bucket, "inbox/") == []
-    receipts = moto.keys(bucket, "receipts/")
-    archived = moto.keys(bucket, "archive/")
+    assert moto.keys(bucket, "lang-son/inbox/") == []
+    receipts = moto.keys(bucket, "lang-son/receipts/")
+    archived = moto.keys(bucket, "lang-son/archive/")
     assert len(receipts) == len(archived) == len(arrivals) == seeded["files"]
     assert all(k.endswith(".html") for k in receipts)
-    assert len([k for k in archived if k.startswith(f"archive/rejected/{seeded['bad']}/")]) == 1
     assert len([k for k in archived
-                if k.startswith(f"archive/accepted/{seeded['resubmitted']}/")]) == 2
+                if k.startswith(f"lang-son/archive/rejected/{seeded['bad']}/")]) == 1
+    assert len([k for k in archived
+                if k.startswith(f"lang-son/archive/accepted/{seeded['resubmitted']}/")]) == 2
     html = moto.client().get_object(
         Bucket=bucket, Key=next(k for k in receipts if f"/{seeded['bad']}/" in k))
     assert "BỊ TỪ CHỐI" in html["Body"].read().decode("utf-8")
@@ -194,16 +197,16 @@ def test_s3_second_run_changes_nothing(s3_run, dags, moto):
     cfg, seeded, arrivals = s3_run
     bucket = cfg["bucket_url"].removeprefix("s3://")
     before = warehouse_snapshot(cfg["warehouse_url"])
-    receipts = set(moto.keys(bucket, "receipts/"))
+    receipts = set(moto.keys(bucket, "lang-son/receipts/"))
     with configured(**cfg):
         pipeline.seed_demo("lang-son", PERIOD)
         run = dags["baocao_intake"].test(run_conf={"programme": "lang-son"})
         assert run.state == "success"
     assert warehouse_snapshot(cfg["warehouse_url"]) == before
-    assert moto.keys(bucket, "inbox/") == []
+    assert moto.keys(bucket, "lang-son/inbox/") == []
     # every file sent again is answered "already received" and kept in archive/duplicates
-    assert len(moto.keys(bucket, "archive/duplicates/")) == seeded["files"]
-    again = set(moto.keys(bucket, "receipts/")) - receipts
+    assert len(moto.keys(bucket, "lang-son/archive/duplicates/")) == seeded["files"]
+    again = set(moto.keys(bucket, "lang-son/receipts/")) - receipts
     assert len(again) == len(arrivals)
     text = moto.client().get_object(Bucket=bucket, Key=sorted(again)[0])["Body"].read()
     assert "ĐÃ NHẬN TRƯỚC ĐÓ" in text.decode("utf-8")
@@ -314,3 +317,32 @@ def test_missing_bucket_fails_loudly(moto, tmp_path):
         prepare_warehouse("lang-son")
         with pytest.raises(RuntimeError, match="does not exist or is not accessible"):
             intake_inbox("lang-son", "run-missing")
+
+
+def test_the_inbox_watcher_sees_drops_on_s3(moto):
+    """The triggerer's listing works on s3:// as on file://: every poll asks the store
+    again (s3fs caches listings), new and re-sent objects are noticed, old ones are not."""
+    from baocao.inbox_watch import InboxWatch, event_payload
+
+    cfg = s3_settings(moto, "sqlite://", "watch")
+    bucket = cfg["bucket_url"].removeprefix("s3://")
+    with configured(**cfg, programmes="lang-son,ha-tinh"):
+        watch = InboxWatch()
+        assert watch.poll() == {}
+        moto.client().put_object(Bucket=bucket, Key="lang-son/inbox/SNV/a.xlsx", Body=b"1")
+        moto.client().put_object(Bucket=bucket, Key="lang-son/receipts/SNV/a.html", Body=b"r")
+        assert event_payload(watch.poll()) == {"files": 1, "programmes": ["lang-son"],
+                                               "old_place": False}
+        assert watch.poll() == {}
+        moto.client().put_object(Bucket=bucket, Key="ha-tinh/inbox/SNV/b.xlsx", Body=b"2")
+        moto.client().put_object(Bucket=bucket, Key="inbox/SNV/c.xlsx", Body=b"3")
+        assert event_payload(watch.poll()) == {"files": 2, "programmes": ["ha-tinh"],
+                                               "old_place": True}
+        moto.client().put_object(Bucket=bucket, Key="lang-son/inbox/SNV/a.xlsx", Body=b"4")
+        assert len(watch.poll()) == 1  # the same name sent again
+        moto.stop()
+        try:
+            assert watch.poll() == {} and watch.failing  # the store down: no crash
+        finally:
+            moto.start()
+        assert watch.poll() == {} and not watch.failing

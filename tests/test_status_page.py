@@ -46,7 +46,7 @@ def seed_warehouse(prog, url: str, bucket_url: str) -> dict[str, str]:
     migrate(url)
     engine = get_engine(url)
     sync_programme(engine, prog)
-    root = ObjectStoragePath(bucket_url)
+    root = ObjectStoragePath(f"{bucket_url}/{prog.code}")  # the programme's folder
     period = prog.period(PERIOD)
     units = [u for u in prog.expected_units(period) if prog.is_local(u)][:5]
     roles = dict(zip(("on_time", "late", "rejected", "returned", "twice"),
@@ -72,12 +72,17 @@ def seed_warehouse(prog, url: str, bucket_url: str) -> dict[str, str]:
     return roles
 
 
+PROBLEMS_FIRST = ("rejected", "returned", "missing", "late", "on_time")
+
+
 def expected_statuses(prog, roles: dict[str, str]) -> dict[str, str]:
+    """Every expected unit's status, in the page's order: units needing attention first
+    (rejected, returned, missing, late), then on time; the programme's order within each."""
     codes = [u.code for u in prog.expected_units(prog.period(PERIOD))]
     status = {code: "missing" for code in codes}
     status.update({code: ("on_time" if role == "twice" else role)
                    for role, code in roles.items()})
-    return status
+    return {c: status[c] for c in sorted(codes, key=lambda c: PROBLEMS_FIRST.index(status[c]))}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +136,7 @@ def test_page_shows_every_expected_unit_with_its_status(seeded, programme, use_w
     assert unicodedata.is_normalized("NFC", html)
     rows = page_rows(html)
     want = expected_statuses(programme, roles)
-    assert list(rows) == list(want)  # every expected unit, in the programme's order
+    assert list(rows) == list(want)  # every expected unit, those needing attention first
     assert {c: r["status"] for c, r in rows.items()} == want
     assert {c: r["text"] for c, r in rows.items()} == {c: PAGE_TEXT[s] for c, s in want.items()}
     on_time, late = rows[roles["on_time"]], rows[roles["late"]]
@@ -173,7 +178,8 @@ def test_page_and_cli_show_the_same(seeded, use_warehouse, capsys):
     url, bucket, _roles = seeded
     use_warehouse(url, bucket)
     assert main(["status", "--programme", "lang-son", "--period", PERIOD]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.startswith(f"lang-son {PERIOD} ")
     by_label = {label: key for key, label in STATUS_LABELS.items()}
     cli = {}
     for line in lines[:-1]:
@@ -329,3 +335,51 @@ def test_plugin_mounts_the_app_behind_airflow_login(seeded, use_warehouse, airfl
     assert r.status_code == 200 and page_rows(r.text)[roles["late"]]["status"] == "late"
     r = client.get("/status", headers={"Authorization": f"Bearer {viewer}"})
     assert r.status_code == 200
+
+
+def test_units_needing_attention_come_first_and_can_be_filtered(seeded, programme,
+                                                                use_warehouse):
+    from fastapi.testclient import TestClient
+
+    from baocao.status_page import create_app
+
+    url, bucket, roles = seeded
+    use_warehouse(url, bucket)
+    client = TestClient(create_app())
+    page = client.get("/status", params={"programme": "lang-son", "period": PERIOD}).text
+    statuses = [r["status"] for r in page_rows(page).values()]
+    assert statuses[:2] == ["rejected", "returned"] and statuses[-3:] == ["late", "on_time",
+                                                                         "on_time"]
+    assert "được xếp trước" in page
+    soup = BeautifulSoup(page, "html.parser")
+    options = {o["value"]: o.get_text(strip=True) for o in soup.select("#show option")}
+    expected = len(expected_statuses(programme, roles))
+    assert options["all"] == f"Tất cả đơn vị ({expected})"
+    assert options["problems"].endswith(f"({expected - 2})")  # all but the two on time
+    want = expected_statuses(programme, roles)
+    r = client.get("/status", params={"programme": "lang-son", "period": PERIOD,
+                                      "show": "problems"})
+    rows = page_rows(r.text)
+    assert r.status_code == 200
+    assert list(rows) == [c for c, s in want.items() if s != "on_time"]
+    assert f"Đang hiển thị {expected - 2}/{expected} đơn vị" in r.text
+    only = page_rows(client.get("/status", params={"programme": "lang-son", "period": PERIOD,
+                                                   "show": "late"}).text)
+    assert list(only) == [roles["late"]]
+    assert page_figures(r.text)["expected"] == str(expected)  # figures stay for all units
+    bad = client.get("/status", params={"programme": "lang-son", "show": "<x>"})
+    assert bad.status_code == 400 and "Bộ lọc không hợp lệ" in bad.text
+    assert "giờ Việt Nam" in page.split("<footer>")[1]
+
+
+def test_only_the_deployments_programmes_are_offered(seeded, use_warehouse, monkeypatch):
+    from baocao.status_page import build_view
+
+    url, bucket, _roles = seeded
+    use_warehouse(url, bucket)
+    monkeypatch.setenv("BAOCAO_PROGRAMMES", "lang-son,ha-tinh")
+    monkeypatch.setenv("BAOCAO_PROGRAMMES_OFF", "ha-tinh")
+    settings.cache_clear()
+    view = build_view("lang-son", PERIOD)
+    assert [code for code, _label in view.programmes] == ["lang-son"]
+    assert build_view("ha-tinh", PERIOD).status_code == 404  # switched off

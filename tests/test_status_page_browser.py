@@ -264,8 +264,11 @@ def test_status_page_in_chromium(airflow, browser, seeded, programme):
                ".scrollIntoView({block: 'center'})", roles["late"])
     _screenshot(browser, "")
 
-    # the last receipt of the rejected unit opens from its row
-    browser.click(browser.find(f"tr[data-unit='{roles['rejected']}'] a"))
+    # the last receipt of the rejected unit opens from its row (among the first: problems
+    # come first; scrolled clear of the sticky header)
+    link = browser.find(f"tr[data-unit='{roles['rejected']}'] a")
+    browser.js("arguments[0].scrollIntoView({block: 'center'})", link)
+    browser.click(link)
     _wait("the receipt", lambda: "/baocao/receipts/" in browser.url, 30)
     assert "BỊ TỪ CHỐI" in browser.js("return document.body.innerText")
 
@@ -281,9 +284,11 @@ def test_status_page_in_chromium(airflow, browser, seeded, programme):
     # the Airflow UI lists the page in its nav and shows it in a frame
     browser.go(f"{base}/")
     nav = _wait("the nav entry", lambda: browser.find("a[href$='plugin/baocao-status']"), 60)
-    assert browser.js("return arguments[0].getAttribute('aria-label')", nav) == \
-        "Tình hình báo cáo"
-    assert browser.js("return arguments[0].innerText", nav).strip() == "Tình hình báo cáo"
+    assert browser.js("return arguments[0].getAttribute('aria-label')", nav) == "Báo cáo"
+    assert browser.js("return arguments[0].innerText", nav).strip() == "Báo cáo"
+    # shown whole: no element of the nav entry overflows (a cut label ends in "…")
+    assert browser.js("return Array.from(arguments[0].querySelectorAll('*')).every("
+                      "e => e.scrollWidth <= e.clientWidth + 1)", nav)
     browser.click(nav)
     frame = _wait("the plugin frame", lambda: browser.find("iframe[src*='baocao/status']"), 60)
     browser.frame(frame)

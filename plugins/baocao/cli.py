@@ -12,18 +12,60 @@ from typing import Any
 from baocao.config import settings
 from baocao.programme import ProgrammeError, load_programme, load_programme_file
 
+COLLECTING = "period code such as 2026-Y (default: the period being collected today)"
+
 
 def _programme_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--programme", default=None, help="programme code (default: lang-son)")
+    p.add_argument("--programme", default=None,
+                   help="programme code (default: BAOCAO_DEFAULT_PROGRAMME, lang-son)")
 
 
 def _prog(args):
     return load_programme(args.programme or settings().default_programme)
 
 
+def _period(prog, code: str | None):
+    """The period ``code``, or the one being collected today (Vietnam date)."""
+    from baocao.periods import collecting_period
+    from baocao.timezone import local_today
+
+    return prog.period(code) if code else collecting_period(local_today(), prog)
+
+
+def cmd_periods(args) -> int:
+    """The periods being collected on a day, per active programme (or ``--programme``)."""
+    from datetime import date
+
+    from baocao.config import active_programmes
+    from baocao.periods import collecting_period, open_periods
+    from baocao.timezone import local_today
+
+    day = date.fromisoformat(args.day) if args.day else local_today()
+    codes = [args.programme] if args.programme else active_programmes()
+    status = 0
+    for code in codes:
+        try:
+            prog = load_programme(code)
+        except ProgrammeError as exc:
+            print(f"{code}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        found = open_periods(day, prog)
+        nearest = collecting_period(day, prog)
+        if not found:
+            print(f"{prog.code}	-	nothing open on {day:%d/%m/%Y}; next: {nearest.code} "
+                  f"(cut-off from {nearest.cutoff_start:%d/%m/%Y})")
+        for per in found:
+            mark = "  <- collecting" if per.code == nearest.code else ""
+            print(f"{prog.code}	{per.code}	{per.title}: data {per.cutoff_start:%d/%m/%Y}"
+                  f"-{per.cutoff_end:%d/%m/%Y}, deadline {per.deadline:%d/%m/%Y}, files "
+                  f"taken until {per.closes:%d/%m/%Y}{mark}")
+    return status
+
+
 def cmd_units(args) -> int:
     prog = _prog(args)
-    period = prog.period(args.period)
+    period = _period(prog, args.period)
     for u in prog.expected_units(period):
         print(f"{u.code}\t{u.name}")
     return 0
@@ -46,7 +88,7 @@ def cmd_template(args) -> int:
     from baocao.forms import build_form
 
     prog = _prog(args)
-    period = prog.period(args.period)
+    period = _period(prog, args.period)
     unit = prog.unit(args.unit, period.deadline)
     Path(args.out).write_bytes(build_form(prog, unit, period))
     print(args.out)
@@ -163,10 +205,26 @@ def cmd_check(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    from baocao.pipeline import prepare_warehouse
+    """Warehouse migrations, and the units of ``--programme`` or of every active one."""
+    from baocao.pipeline import active_programmes, prepare_warehouse
 
-    print(json.dumps(prepare_warehouse(args.programme or settings().default_programme)))
+    for code in [args.programme] if args.programme else active_programmes():
+        print(json.dumps(prepare_warehouse(code)))
     return 0
+
+
+def cmd_move_old_layout(args) -> int:
+    """Move the bucket's pre-programme folders under one programme's folder."""
+    from baocao.misplaced import migrate_old_layout
+
+    code = args.programme or settings().default_programme
+    out = migrate_old_layout(code, dry_run=args.dry_run)
+    for rel in out["conflicts"]:
+        print(f"conflict (left in place): {rel}", file=sys.stderr)
+    if not args.quiet or any(out.values()):
+        print(json.dumps({k: len(v) for k, v in out.items()} | {"programme": code,
+                                                                 "dry_run": args.dry_run}))
+    return 1 if out["conflicts"] else 0
 
 
 def cmd_demo(args) -> int:
@@ -191,22 +249,24 @@ def cmd_report(args) -> int:
     from baocao.pipeline import render_reports, render_to_folder
 
     code = args.programme or settings().default_programme
+    period = _period(load_programme(code), args.period).code
     if args.out:
-        out = render_to_folder(code, args.period, args.out, args.date)
+        out = render_to_folder(code, period, args.out, args.date)
     else:
-        out = render_reports(code, args.period, args.date,
-                             kind="final" if args.final else "draft")
+        out = render_reports(code, period, args.date, kind="final" if args.final else "draft")
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 
 
 def cmd_forms(args) -> int:
-    """Publish the period's blank forms to ``templates/<period>/`` (as the forms DAG does)."""
-    from baocao.pipeline import publish_forms
+    """Publish the blank forms of ``--period`` or of every period open today to
+    ``<programme>/templates/<period>/`` (as the forms DAG does)."""
+    from baocao.pipeline import publish_open_forms
 
-    out = publish_forms(args.programme or settings().default_programme, args.period)
-    print(json.dumps({k: len(v) if isinstance(v, list) else v for k, v in out.items()},
-                     ensure_ascii=False))
+    for out in publish_open_forms(args.programme or settings().default_programme,
+                                  args.period or ""):
+        print(json.dumps({k: len(v) if isinstance(v, list) else v for k, v in out.items()},
+                         ensure_ascii=False))
     return 0
 
 
@@ -235,7 +295,8 @@ def cmd_status(args) -> int:
     from baocao.warehouse.readmodels import completeness, unit_statuses
 
     prog = _prog(args)
-    period = prog.period(args.period)
+    period = _period(prog, args.period)
+    print(f"{prog.code} {period.code} ({period.title}), deadline {period.deadline:%d/%m/%Y}")
     statuses = unit_statuses(engine(), prog, period)
     for s in statuses:
         when = f"{s.received_at:%d/%m/%Y %H:%M}" if s.received_at else ""
@@ -252,12 +313,13 @@ def cmd_status(args) -> int:
 def cmd_outputs(args) -> int:
     """Print the receipts (with their outcome) and the period's reports (``make run``)."""
     from baocao.delivery import outbox_root
-    from baocao.intake import bucket_root
+    from baocao.intake import programme_root
     from baocao.pipeline import engine
     from baocao.warehouse.readmodels import query
 
     prog = _prog(args)
-    root = bucket_root()
+    args.period = _period(prog, args.period).code
+    root = programme_root(prog.code)
     rows = query(engine(), "submission_status", programme=prog.code, period=args.period)
     label = {"accepted": "đã tiếp nhận", "rejected": "BỊ TỪ CHỐI", "returned": "bị trả lại"}
     recorded = {r["receipt_path"] for r in rows}
@@ -287,8 +349,8 @@ def cmd_preview(args) -> int:
     """Render the period's draft report, annexes and one blank form to PDF and PNG pages."""
     from baocao.preview import render_preview
 
-    out = render_preview(args.programme or settings().default_programme, args.period,
-                         Path(args.out))
+    code = args.programme or settings().default_programme
+    out = render_preview(code, _period(load_programme(code), args.period).code, Path(args.out))
     for key, doc in out.items():
         print(f"{key}: {doc['pages']} page(s) — {doc['pdf']}")
     print(f"PNG pages: {Path(args.out) / 'pages'}")
@@ -297,12 +359,15 @@ def cmd_preview(args) -> int:
 
 def cmd_minio_policies(args) -> int:
     """Write per-unit MinIO policies and the ``mc`` script that creates the units' users."""
+    from baocao import layout
     from baocao.minio_policies import SCRIPT_NAME, write_policies
 
-    bucket = args.bucket or _s3_bucket(settings().bucket_url)
+    prog = _prog(args)
+    bucket = args.bucket or (layout.bucket_name(prog.code)
+                             if _s3_bucket(settings().bucket_url) else None)
     if not bucket:
         raise ValueError("--bucket is required when BAOCAO_BUCKET_URL is not an s3:// URL")
-    written = write_policies(_prog(args), bucket, args.out, args.period)
+    written = write_policies(prog, bucket, args.out, args.period)
     print(f"{len(written) - 1} unit policies and {SCRIPT_NAME} written to {args.out}")
     return 0
 
@@ -316,9 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="baocao", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("periods", help="the periods being collected today (or on --day), "
+                       "per active programme")
+    _programme_arg(p)
+    p.add_argument("--day", default=None, help="YYYY-MM-DD (default: today, Vietnam time)")
+    p.set_defaults(func=cmd_periods)
+
     p = sub.add_parser("units", help="list the units expected to report for a period")
     _programme_arg(p)
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", default=None, help=COLLECTING)
     p.set_defaults(func=cmd_units)
 
     p = sub.add_parser("programme", help="programme files")
@@ -330,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("template", help="build a unit's blank form for a period")
     _programme_arg(p)
     p.add_argument("--unit", required=True)
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", default=None, help=COLLECTING)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_template)
 
@@ -344,37 +415,52 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file")
     p.set_defaults(func=cmd_check)
 
-    for name, func, helptext in (("migrate", cmd_migrate, "apply warehouse migrations"),
-                                 ("intake", cmd_intake, "process the inbox once")):
+    for name, func, helptext in (
+            ("migrate", cmd_migrate, "apply warehouse migrations; mirror the units of the "
+             "programme (default: every active programme)"),
+            ("intake", cmd_intake, "process the inbox once")):
         p = sub.add_parser(name, help=helptext)
         _programme_arg(p)
         p.set_defaults(func=func)
 
-    for name, func, helptext in (
-            ("demo", cmd_demo, "drop a demo period's filled forms into the inbox"),
-            ("forms", cmd_forms, "publish the period's blank forms to templates/<period>/"),
-            ("status", cmd_status, "who has reported for a period"),
-            ("outputs", cmd_outputs, "print the paths of receipts and reports")):
+    p = sub.add_parser("move-old-layout", help="move the bucket's folders of before the "
+                       "split by programme (inbox/, receipts/, templates/, archive/) under "
+                       "the programme's folder")
+    _programme_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="only list what would move")
+    p.add_argument("--quiet", action="store_true", help="print nothing when nothing is there")
+    p.set_defaults(func=cmd_move_old_layout)
+
+    p = sub.add_parser("demo", help="drop a demo period's filled forms into the inbox")
+    _programme_arg(p)
+    p.add_argument("--period", required=True)
+    p.set_defaults(func=cmd_demo)
+
+    for name, func, helptext, default_help in (
+            ("forms", cmd_forms, "publish blank forms to <programme>/templates/<period>/",
+             "default: every period open today"),
+            ("status", cmd_status, "who has reported for a period", COLLECTING),
+            ("outputs", cmd_outputs, "print the paths of receipts and reports", COLLECTING)):
         p = sub.add_parser(name, help=helptext)
         _programme_arg(p)
-        p.add_argument("--period", required=True)
+        p.add_argument("--period", default=None, help=default_help)
         p.set_defaults(func=func)
 
     p = sub.add_parser("report", help="render a period's .docx and .xlsx from the warehouse")
     _programme_arg(p)
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", default=None, help=COLLECTING)
     p.add_argument("--out", default=None,
                    help="write plain files into this folder instead of the outbox")
     p.add_argument("--final", action="store_true",
                    help="keep it in the outbox as a final version (default: a draft)")
-    p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: today; "
-                   "a final defaults to the period's deadline)")
+    p.add_argument("--date", default=None, help="report date YYYY-MM-DD (default: a draft "
+                   "is dated by its data, a final by the period's deadline)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("preview", help="render the draft report, annexes and a blank form to "
                        "PDF and PNG pages (LibreOffice), to look at them as recipients do")
     _programme_arg(p)
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", default=None, help=COLLECTING)
     p.add_argument("--out", default="var/preview", help="folder (default: var/preview)")
     p.set_defaults(func=cmd_preview)
 

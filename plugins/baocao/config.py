@@ -27,7 +27,11 @@ class Settings(BaseModel):
     templates_dir: Path = REPO / "include" / "templates"
     sql_dir: Path = REPO / "include" / "sql"
     data_docs_dir: Path = REPO / "var" / "data_docs"
-    default_programme: str = "lang-son"
+    default_programme: str = "lang-son"  # the CLI's and the status page's default
+    # The programmes this deployment serves: "all" (every programme file in programmes_dir)
+    # or a comma-separated list of codes; programmes_off switches single ones off.
+    programmes: str = "all"
+    programmes_off: str = ""
     engineers_email: str = ""  # failure alerts (comma-separated addresses)
     mail_from: str = "baocao@localhost"
     smtp_conn_id: str = "smtp_default"  # Airflow connection of the SMTP server
@@ -42,3 +46,26 @@ def settings() -> Settings:
         if env:
             values[name] = env
     return Settings(**values)
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.replace(";", ",").split(",") if c.strip()]
+
+
+def active_programmes() -> list[str]:
+    """The codes of the programmes this deployment serves, read at call time.
+
+    ``BAOCAO_PROGRAMMES=all`` takes every programme file of the programmes folder (not
+    ``common.yaml``); a list names them (a listed code without a file is kept, so its tasks
+    fail loudly instead of the programme silently not being served). ``BAOCAO_PROGRAMMES_OFF``
+    switches programmes off in either case. Files are listed, not loaded: a broken file
+    fails its own tasks, never the others'.
+    """
+    from baocao.programme import list_programme_files
+
+    cfg = settings()
+    off = set(_codes(cfg.programmes_off))
+    wanted = _codes(cfg.programmes)
+    if not wanted or [c.lower() for c in wanted] == ["all"]:
+        wanted = [p.stem for p in list_programme_files(cfg.programmes_dir)]
+    return [c for c in dict.fromkeys(wanted) if c not in off]

@@ -1,6 +1,7 @@
 """The intake: list, claim, check, answer, record and archive files dropped in the bucket.
 
-Bucket layout (``file://`` by default, ``s3://`` in production, both via ObjectStoragePath)::
+Layout of a programme's root (``programme_root``; ``file://`` by default, ``s3://`` in
+production, both via ObjectStoragePath; the paths come from :mod:`baocao.layout`)::
 
     inbox/<unit-code>/<any name>.xlsx        units drop their filled forms here
     receipts/<unit-code>/<name>__<sum>.html  the pipeline answers here
@@ -30,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, select, update
 
+from baocao import layout
 from baocao.parsing import ParsedSubmission, parse_submission, period_timing_problems
 from baocao.programme import Programme
 from baocao.receipts import ReceiptData, recorded_totals, render_receipt
@@ -60,6 +62,12 @@ def bucket_root(url: str | None = None, conn_id: str | None = None):
     return ObjectStoragePath(url or cfg.bucket_url, conn_id=conn_id or cfg.bucket_conn_id)
 
 
+def programme_root(programme: str, bucket_url: str | None = None):
+    """A programme's root in the bucket (``<bucket>/<programme>/``, see ``baocao.layout``):
+    every path the intake writes and the warehouse records is relative to it."""
+    return bucket_root(layout.programme_url(programme, bucket_url))
+
+
 def _mtime(path) -> datetime:
     st = path.stat()
     get = st.get if hasattr(st, "get") else lambda k, d=None: getattr(st, k, d)
@@ -81,7 +89,7 @@ class InboxFile:
 def list_inbox(root) -> list[InboxFile]:
     """Files waiting in ``inbox/<unit>/`` in order of arrival (then name), so versions are
     numbered as they arrived; lock and partial files skipped."""
-    inbox = root / "inbox"
+    inbox = root / layout.INBOX
     if not inbox.exists():
         return []
     out: list[tuple[datetime, InboxFile]] = []
@@ -91,7 +99,7 @@ def list_inbox(root) -> list[InboxFile]:
             continue
         for f in sorted(unit_dir.rglob("*"), key=lambda p: str(p)):
             if f.is_file() and not f.name.startswith(IGNORED_PREFIXES):
-                rel = f"inbox/{unit_dir.name}/{_rel(f, unit_dir)}"
+                rel = f"{layout.unit_inbox(unit_dir.name)}{_rel(f, unit_dir)}"
                 try:
                     arrived = _mtime(f)
                 except FileNotFoundError:  # taken away by a concurrent run meanwhile
@@ -109,17 +117,17 @@ def sweep_unroutable(root) -> list[Outcome]:
     """Move files lying at the bucket root or directly in ``inbox/`` (no unit to answer)
     to ``archive/unroutable/``; never deleted, each one logged and returned."""
     out: list[Outcome] = []
-    for folder, where in ((root, "root"), (root / "inbox", "inbox")):
+    for folder, where in ((root, "root"), (root / layout.INBOX, "inbox")):
         if not folder.exists():
             continue
         for f in sorted(folder.iterdir(), key=lambda p: p.name):
             if f.name.startswith(IGNORED_PREFIXES) or not f.is_file():
                 continue
             name = unicodedata.normalize("NFC", f.name)
-            path = name if where == "root" else f"inbox/{name}"
+            path = name if where == "root" else f"{layout.INBOX}/{name}"
             try:
                 stamp = _mtime(f).astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
-                rel = f"archive/unroutable/{where}/{stamp}__{_safe(name)}"
+                rel = layout.archive_unroutable(where, stamp, _safe(name))
                 _copy_then_delete(f, root / rel)
             except Exception:  # noqa: BLE001 - it stays where it is; tried again next run
                 log.exception("%s: outside a unit folder and could not be moved", path)
@@ -272,9 +280,9 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
                          "failed_rules": []})
     stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
     unit = _safe(item.unit_code)
-    archive_rel = f"archive/duplicates/{unit}/{stamp}__{_safe(item.file_name)}"
+    archive_rel = layout.archive_duplicate(unit, stamp, _safe(item.file_name))
     stem = _safe(item.file_name.rsplit(".", 1)[0])
-    receipt_rel = f"receipts/{unit}/{stem}__{checksum[:8]}__{stamp}.html"
+    receipt_rel = layout.receipt_file(unit, stem, checksum, stamp)
     first = _aware(existing.received_at).astimezone(VN_TZ)
     _write_receipt(root, receipt_rel, prog, ReceiptData(
         status="duplicate", unit_code=item.unit_code, unit_name=_unit_name(prog, item.unit_code),
@@ -304,9 +312,10 @@ def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime,
     late = bool(period and p.received_at.astimezone(VN_TZ).date() > period.deadline)
     unit = _safe(item.unit_code)
     stem = _safe(item.file_name.rsplit(".", 1)[0])
-    receipt_rel = f"receipts/{unit}/{stem}__{p.checksum[:8]}.html"
-    archive_rel = (f"archive/accepted/{unit}/{_safe(parsed.period)}/" if accepted
-                   else f"archive/rejected/{unit}/") + f"{p.checksum[:8]}__{_safe(item.file_name)}"
+    receipt_rel = layout.receipt_file(unit, stem, p.checksum)
+    archive_rel = (layout.archive_accepted(unit, _safe(parsed.period), p.checksum,
+                                           _safe(item.file_name)) if accepted
+                   else layout.archive_rejected(unit, p.checksum, _safe(item.file_name)))
     info = FileInfo(item.file_name, item.path, p.checksum, p.size, p.received_at)
     merged = record(engine, prog, parsed, info, accepted=accepted, late=late,
                     validation=p.summary, archive_path=archive_rel, receipt_path=receipt_rel)

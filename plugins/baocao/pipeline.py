@@ -12,6 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from baocao import layout
 from baocao.config import settings
 from baocao.programme import load_programme
 from baocao.timezone import local_date, local_today
@@ -23,6 +24,68 @@ def engine():
     from baocao.warehouse.db import get_engine
 
     return get_engine(settings().warehouse_url)
+
+
+def active_programmes(programme: str = "") -> list[str]:
+    """The programmes a run serves: ``programme`` when a manual run names one, else every
+    programme the deployment has switched on (``baocao.config.active_programmes``)."""
+    from baocao.config import active_programmes as configured
+
+    if programme.strip():
+        return [layout.check_programme(programme.strip())]
+    codes = configured()
+    log.info("active programmes: %s", ", ".join(codes) or "none")
+    return codes
+
+
+def intake_targets(programme: str = "", asset_events: Any = None) -> list[str]:
+    """The programmes an intake run answers: the param's; else those the inbox watcher saw
+    files for (``baocao.inbox_watch``), when that is what started the run; else (the cron,
+    the safety net) every active programme."""
+    if programme.strip():
+        return active_programmes(programme)
+    active = active_programmes()
+    seen: list[str] = []
+    triggered = False
+    for events in (asset_events or {}).values():
+        for event in events:
+            payload = (getattr(event, "extra", None) or {}).get("payload")
+            if isinstance(payload, dict) and "programmes" in payload:
+                triggered = True
+                seen += [c for c in payload["programmes"] if c in active and c not in seen]
+    if triggered:
+        log.info("files dropped for: %s", ", ".join(seen) or "no active programme")
+        return seen
+    return active
+
+
+def migrate_warehouse() -> dict[str, Any]:
+    """Apply the warehouse's Alembic migrations once per run (a no-op when current)."""
+    from baocao.warehouse.db import current_revision, migrate
+
+    url = settings().warehouse_url
+    migrate(url)
+    return {"revision": current_revision(url)}
+
+
+def intake_programme(programme: str, run_id: str | None = None) -> dict[str, Any]:
+    """One programme's intake: mirror its units and periods, then answer its inbox."""
+    from baocao.warehouse.merge import sync_programme
+
+    sync_programme(engine(), load_programme(programme))
+    return intake_inbox(programme, run_id)
+
+
+def sweep_misplaced() -> dict[str, Any]:
+    """Answer the files dropped in the bucket's old places (see ``baocao.misplaced``)."""
+    from baocao.config import active_programmes as configured
+    from baocao.misplaced import sweep_misplaced as sweep
+
+    done = sweep(configured())
+    if done:
+        log.warning("%d file(s) outside the programme folders: %s", len(done),
+                    [d["path"] for d in done])
+    return {"files": done}
 
 
 def prepare_warehouse(programme: str) -> dict[str, Any]:
@@ -40,17 +103,19 @@ def prepare_warehouse(programme: str) -> dict[str, Any]:
 
 def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     """Process every file waiting in the inbox; a summary for XCom and the logs."""
-    from baocao.intake import bucket_root, run_intake
+    from baocao.intake import bucket_root, programme_root, run_intake
     from baocao.receipts import mail_receipts
     from baocao.validation import Validator
 
     prog = load_programme(programme)
-    root = bucket_root()
+    root = programme_root(prog.code)
     if root.protocol == "file":
         root.mkdir(parents=True, exist_ok=True)  # the embedded default starts empty
-    elif not root.exists():  # a missing bucket is an outage, not "no files"
-        raise RuntimeError(f"intake bucket {root} does not exist or is not accessible with "
-                           f"connection {settings().bucket_conn_id!r}")
+    else:  # a missing bucket is an outage, not "no files" (an empty prefix is no bucket)
+        bucket = bucket_root(f"{root.protocol}://{layout.bucket_name(prog.code)}")
+        if not bucket.exists():
+            raise RuntimeError(f"intake bucket {bucket} does not exist or is not accessible "
+                               f"with connection {settings().bucket_conn_id!r}")
     validator = Validator(prog, data_docs_dir=settings().data_docs_dir / prog.code)
     try:
         outcomes = run_intake(prog, engine(), root, run_id, validator=validator)
@@ -91,13 +156,28 @@ def render_reports(programme: str, period: str | None = None, report_date: str |
     prog = load_programme(programme)
     when = date.fromisoformat(report_date) if report_date else None
     per = prog.period(period) if period else period_due(when or local_today(), prog)
-    if kind == "final" and when is None:
-        when = per.deadline
+    if when is None:
+        when = per.deadline if kind == "final" else data_date(prog, per)
     data = build_report_data(engine(), prog, per, when)
     out = publish_report(engine(), prog, data, kind).as_dict()
     log.info("%s report %s %s: v%s%s %s", kind, prog.code, per.code, out["version"],
              "" if out["new"] else " (unchanged)", out["paths"])
     return out
+
+
+def data_date(prog, per) -> date:
+    """The date a draft of ``per`` is dated by: the Vietnam date of the latest file received
+    for the period (the "số liệu đến" time the draft states), never after today; the
+    period's deadline while nothing has been received. A run that starts late, or runs
+    again, dates the same data the same day, so it writes no new version."""
+    from sqlalchemy import func, select
+
+    from baocao.warehouse.models import Submission
+
+    with engine().connect() as conn:
+        last = conn.execute(select(func.max(Submission.received_at)).where(
+            Submission.programme == prog.code, Submission.period == per.code)).scalar()
+    return min(local_date(last), local_today()) if last is not None else per.deadline
 
 
 def email_final_report(published: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +224,7 @@ def send_reminders(programme: str, day: str | None = None) -> list[dict[str, Any
 def return_submission(programme: str, submission_id: int, reason: str) -> dict[str, Any]:
     """Return an accepted current submission for correction: it stops counting, the unit gets
     a receipt saying why (and a mail when it has an address); the history keeps both."""
-    from baocao.intake import _aware, _safe, _unit_name, _write_receipt, bucket_root
+    from baocao.intake import _aware, _safe, _unit_name, _write_receipt, programme_root
     from baocao.mailer import send_once
     from baocao.receipts import ReceiptData
     from baocao.warehouse.merge import return_submission as mark_returned
@@ -158,13 +238,13 @@ def return_submission(programme: str, submission_id: int, reason: str) -> dict[s
     now = datetime.now(UTC)
     per = prog.period(sub.period)
     stem = _safe(sub.file_name.rsplit(".", 1)[0])
-    rel = f"receipts/{_safe(sub.unit_code)}/{stem}__{sub.checksum[:8]}__tra-lai.html"
+    rel = layout.receipt_file(_safe(sub.unit_code), stem, sub.checksum, "tra-lai")
     data = ReceiptData(status="returned", unit_code=sub.unit_code,
                        unit_name=_unit_name(prog, sub.unit_code), file_name=sub.file_name,
                        checksum=sub.checksum, received_at=_aware(sub.received_at),
                        processed_at=now, period_title=per.title,
                        deadline=f"{per.deadline:%d/%m/%Y}", version=sub.version, reason=reason)
-    _write_receipt(bucket_root(), rel, prog, data)
+    _write_receipt(programme_root(prog.code), rel, prog, data)
     set_receipt(engine(), submission_id, rel)
     mailed = False
     emails = [e for u in prog.units_by_code(sub.unit_code) for e in u.emails]
@@ -192,7 +272,7 @@ def seed_demo(programme: str, period: str) -> dict[str, Any]:
     modification times, which a ``file://`` bucket keeps.
     """
     from baocao.demo import fill_form
-    from baocao.intake import bucket_root
+    from baocao.intake import programme_root
 
     prog = load_programme(programme)
     per = prog.period(period)
@@ -202,7 +282,7 @@ def seed_demo(programme: str, period: str) -> dict[str, Any]:
     late = locals_[2] if len(locals_) > 2 else units[2]
     twice = locals_[3] if len(locals_) > 3 else units[3]
     missing = units[-1]
-    root = bucket_root()
+    root = programme_root(prog.code)
     deadline = datetime.combine(per.deadline, datetime.min.time(), UTC) - timedelta(hours=7)
     dropped = []
     for n, unit in enumerate(units):
@@ -232,7 +312,7 @@ def seed_demo(programme: str, period: str) -> dict[str, Any]:
         else:
             files.append((name, fill_form(prog, unit, per), arrive))
         for fname, data, when in files:
-            path = root / "inbox" / unit.code / fname
+            path = root / layout.unit_inbox(unit.code) / fname
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             if root.protocol == "file":
@@ -257,31 +337,109 @@ def _first_cell(prog, unit, indicator: str, row: str, col: str) -> str:
     raise KeyError(indicator)
 
 
-def periods_to_render(programme: str, period: str, asset_events: Any = None,
-                      logical_date: datetime | None = None) -> list[dict[str, str]]:
-    """Periods for a report run, each with the report's date (the run's local date):
-    the param if given; else the periods named by the triggering asset events; else the
-    period being collected at ``logical_date`` (its deadline is the nearest ahead)."""
-    from baocao.periods import period_due
-
-    prog = load_programme(programme)
-    day = local_date(logical_date)
-    if period:
-        return [{"programme": prog.code, "period": prog.period(period).code,
-                 "report_date": day.isoformat()}]
-    found: list[dict[str, str]] = []
+def report_targets(programme: str = "", period: str = "", asset_events: Any = None
+                   ) -> list[dict[str, Any]]:
+    """What a draft-report run renders, one item per programme (each becomes its own task):
+    ``{"programme": code, "periods": [...]}``. The params when given; else the programmes and
+    periods named by the triggering ``baocao_warehouse`` events; else (the daily schedule)
+    every active programme with ``periods`` None: the task picks the periods due that day.
+    Programme files are not loaded here, so a broken one fails only its own task."""
+    if programme or period:
+        return [{"programme": code, "periods": [period] if period else None}
+                for code in active_programmes(programme)]
+    found: dict[str, list[str]] = {}
     for events in (asset_events or {}).values():
         for event in events:
             extra = getattr(event, "extra", None) or {}
-            for code in extra.get("periods", []):
-                item = {"programme": extra.get("programme", prog.code), "period": code,
-                        "report_date": day.isoformat()}
-                if item not in found:
-                    found.append(item)
+            code = extra.get("programme")
+            if code:
+                periods = found.setdefault(code, [])
+                periods += [p for p in extra.get("periods", []) if p not in periods]
     if found:
-        return found
-    return [{"programme": prog.code, "period": period_due(day, prog).code,
-             "report_date": day.isoformat()}]
+        return [{"programme": code, "periods": periods} for code, periods in found.items()]
+    return [{"programme": code, "periods": None} for code in active_programmes()]
+
+
+DRAFT_DAYS_BEFORE = 7  # the daily drafts of the last week before each deadline
+
+
+def draft_periods(prog, day: date) -> list[str]:
+    """Periods whose deadline is 1 to ``DRAFT_DAYS_BEFORE`` days after ``day`` (the daily
+    drafts of the last week; with the common deadlines: 13-19 June and 14-20 December)."""
+    from baocao.periods import candidate_periods
+
+    return [p.code for p in candidate_periods(prog, range(day.year, day.year + 2))
+            if 1 <= (p.deadline - day).days <= DRAFT_DAYS_BEFORE]
+
+
+def render_drafts(programme: str, periods: list[str] | None = None,
+                  logical_date: datetime | None = None) -> list[dict[str, Any]]:
+    """Render the drafts of ``periods`` (None: those ``draft_periods`` gives for the run's
+    local date), each dated by its data (``data_date``), so a late or repeated run of the
+    same data writes nothing new."""
+    prog = load_programme(programme)
+    codes = periods if periods is not None else draft_periods(prog, local_date(logical_date))
+    if not codes:
+        log.info("drafts %s: no period in its last week before the deadline on %s",
+                 prog.code, local_date(logical_date))
+    return [render_reports(prog.code, prog.period(code).code, kind="draft") for code in codes]
+
+
+def due_finals(prog, day: date) -> list[str]:
+    """Periods whose final is due on ``day``: deadline reached, and late files still taken
+    (deadline plus grace days not passed), so a run missed on the deadline day catches up."""
+    from baocao.periods import candidate_periods
+
+    return [p.code for p in candidate_periods(prog, range(day.year - 1, day.year + 1))
+            if p.deadline <= day <= p.closes]
+
+
+def render_finals(programme: str, period: str = "", logical_date: datetime | None = None
+                  ) -> list[dict[str, Any]]:
+    """The finals of every period due on the run's local date (or of ``period``): rendered
+    once; a period that has a final already keeps it (a late correction is made final by a
+    manual run with the ``period`` param, which writes version 2 if the content changed)."""
+    prog = load_programme(programme)
+    if period:
+        return [render_reports(prog.code, prog.period(period).code, kind="final")]
+    day = local_date(logical_date)
+    out = []
+    for code in due_finals(prog, day):
+        existing = _latest_output(prog.code, code, "final")
+        out.append(existing or render_reports(prog.code, code, kind="final"))
+    if not out:
+        log.info("finals %s: none due on %s", prog.code, day)
+    return out
+
+
+def _latest_output(programme: str, period: str, kind: str) -> dict[str, Any] | None:
+    """The latest kept version of a report as ``render_reports`` returns it, or None."""
+    from sqlalchemy import select
+
+    from baocao.warehouse.models import ReportOutput as R
+
+    with engine().connect() as conn:
+        row = conn.execute(select(R.__table__).where(
+            R.programme == programme, R.period == period, R.kind == kind)
+            .order_by(R.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    log.info("final %s %s: v%d kept already", programme, period, row.version)
+    return {"programme": programme, "period": period, "kind": kind, "version": row.version,
+            "digest": row.digest, "paths": dict(row.paths), "new": False}
+
+
+def email_finals(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """E-mail each final (once per version; the SMTP server down: the task retries)."""
+    return [email_final_report(p) for p in published]
+
+
+def publish_open_forms(programme: str, period: str = "",
+                       logical_date: datetime | None = None) -> list[dict[str, Any]]:
+    """Publish the blank forms of ``period``, or of every period open on the run's local
+    date (the forms DAG's task, one per programme)."""
+    return [publish_forms(programme, code)
+            for code in periods_to_publish(programme, period, logical_date)]
 
 
 def periods_to_publish(programme: str, period: str = "",
@@ -304,12 +462,12 @@ def publish_forms(programme: str, period: str, root=None) -> dict[str, Any]:
     re-run changes nothing. Forms of units no longer expected are kept (listed as ``stale``).
     """
     from baocao.forms import build_form
-    from baocao.intake import bucket_root
+    from baocao.intake import programme_root
 
     prog = load_programme(programme)
     per = prog.period(period)
-    root = root if root is not None else bucket_root()
-    folder = root / "templates" / per.code
+    root = root if root is not None else programme_root(prog.code)
+    folder = root / layout.period_templates(per.code)
     units = prog.expected_units(per)
     counts = {"written": 0, "updated": 0, "unchanged": 0}
     files = {f"{u.code}.xlsx": build_form(prog, u, per) for u in units}
@@ -326,10 +484,11 @@ def publish_forms(programme: str, period: str, root=None) -> dict[str, Any]:
     stale = sorted(p.name.removesuffix(".xlsx") for p in folder.iterdir()
                    if p.name.endswith(".xlsx") and p.name not in files)
     if stale:
-        log.warning("templates/%s: forms of units no longer expected kept: %s", per.code, stale)
+        log.warning("%s: forms of units no longer expected kept: %s",
+                    layout.period_templates(per.code), stale)
     log.info("forms for %s %s: %d units; %s", prog.code, per.code, len(units), counts)
     return {"programme": prog.code, "period": per.code, "units": len(units), **counts,
-            "stale": stale, "index": f"templates/{per.code}/README.txt"}
+            "stale": stale, "index": layout.forms_index(per.code)}
 
 
 def _forms_index(prog, per, units) -> str:
@@ -372,6 +531,6 @@ def _forms_index(prog, per, units) -> str:
     lines += ["", f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)"]
     for n, u in enumerate(units, 1):
         lines += [f"{n:>3}. {u.name} (mã {u.code}, tài khoản {unit_user(prog.code, u.code)})",
-                  f"     biểu mẫu: {form_path(per.code, u.code)}"
+                  f"     biểu mẫu: {form_path(prog.code, per.code, u.code)}"
                   f"  —  gửi báo cáo vào: {drop_location(prog.code, u.code)}"]
     return unicodedata.normalize("NFC", "\n".join(lines) + "\n")

@@ -65,10 +65,11 @@ def plan(engine: Engine, prog: Programme, period: Period, step: str) -> Plan:
                 late=[s for s in statuses if s.status == "late"])
 
 
-def _drop_location(unit_code: str) -> str:
-    from baocao.config import settings
+def _drop_location(programme: str, unit_code: str) -> str:
+    """The unit's drop folder with the bucket it is in: ``baocao-intake/lang-son/inbox/SNV/``."""
+    from baocao import layout
 
-    return f"{settings().bucket_url.rstrip('/')}/inbox/{unit_code}/"
+    return f"{layout.bucket_name(programme)}/{layout.drop_location(programme, unit_code)}"
 
 
 def send_step(engine: Engine, prog: Programme, period: Period, step: str) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def send_step(engine: Engine, prog: Programme, period: Period, step: str) -> dic
         html = render_mail("reminder.html.j2", unit_name=s.unit.name, step=step,
                            step_text=STEP_TEXT[step], period_title=period.title,
                            deadline=deadline, status=s.status, programme_title=prog.title,
-                           drop=_drop_location(s.unit.code),
+                           drop=_drop_location(prog.code, s.unit.code),
                            lead_name=lead.name if lead else "đơn vị tổng hợp")
         form = Attachment(f"bieu-mau-{s.unit.code}-{period.code}.xlsx",
                           build_form(prog, s.unit, period))

@@ -36,6 +36,13 @@ KIND_TEXT = {"department": "Sở, ban, ngành", "district": "Huyện, thành ph�
              "commune": "Xã, phường", "organisation": "Cơ quan, tổ chức"}
 OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối", "returned": "bị trả lại"}
 PERIOD_KINDS = {"H": "H1", "Y": "Y"}
+# Units needing someone's attention come first, in this order; then those on time.
+PROBLEMS = ("rejected", "returned", "missing", "late")
+ORDER = {status: n for n, status in enumerate((*PROBLEMS, "on_time"))}
+SHOW = {"all": "Tất cả đơn vị",
+        "problems": "Đơn vị cần đôn đốc",
+        "rejected": "Bị từ chối", "returned": "Bị trả lại", "missing": "Chưa nộp",
+        "late": "Nộp muộn", "on_time": "Đúng hạn"}
 
 
 @dataclass
@@ -65,6 +72,10 @@ class StatusView:
     programme_title: str = ""
     periods: list[tuple[str, str]] = field(default_factory=list)
     period: str = ""
+    shows: list[tuple[str, str]] = field(default_factory=list)
+    show: str = "all"
+    counts: dict[str, int] = field(default_factory=dict)
+    total_rows: int = 0
     period_title: str = ""
     deadline: str = ""
     rows: list[Row] = field(default_factory=list)
@@ -73,6 +84,10 @@ class StatusView:
     error: str = ""
     status_code: int = 200
     generated: str = ""
+
+    @property
+    def show_label(self) -> str:
+        return SHOW.get(self.show, "")
 
 
 def vn_time(value: datetime | None) -> str:
@@ -88,13 +103,19 @@ def status_text(s: UnitStatus) -> str:
 
 
 def programme_choices() -> list[tuple[str, str]]:
-    """(code, label) of every programme file that loads; broken files are left out."""
+    """(code, label) of every active programme (``baocao.config.active_programmes``) whose
+    file loads; broken files and programmes switched off are left out."""
+    from baocao.config import active_programmes
+
+    known = {p.stem for p in list_programme_files()}
     out = []
-    for path in list_programme_files():
+    for code in active_programmes():
+        if code not in known:
+            continue
         try:
-            prog = load_programme(path.stem)
+            prog = load_programme(code)
         except ProgrammeError as exc:
-            log.warning("status page: programme %s skipped: %s", path.name, exc)
+            log.warning("status page: programme %s skipped: %s", code, exc)
             continue
         out.append((prog.code, f"{prog.province} — {prog.code}"))
     return out
@@ -126,8 +147,10 @@ def figures(statuses: list[UnitStatus]) -> dict[str, str]:
 
 
 def _rows(statuses: list[UnitStatus], latest: dict[str, dict[str, Any]]) -> list[Row]:
+    """One row per unit, those needing attention first (``ORDER``), else in the programme's
+    order."""
     rows = []
-    for s in statuses:
+    for s in sorted(statuses, key=lambda s: ORDER.get(s.status, len(ORDER))):
         last = latest.get(s.unit.code)
         row = Row(code=s.unit.code, name=s.unit.name,
                   kind=KIND_TEXT.get(s.unit.kind, s.unit.kind), status=s.status,
@@ -172,16 +195,21 @@ def _warehouse_problem(url: str) -> tuple[Engine | None, str | None]:
 
 
 def build_view(programme: str | None, period: str | None, url: str | None = None,
-               today: date | None = None) -> StatusView:
+               today: date | None = None, show: str | None = None) -> StatusView:
     """The page's data for one programme and period (defaults: the configured programme and
-    the period being reported ``today``)."""
+    the period being collected ``today``, see ``periods.collecting_period``); ``show`` keeps
+    only some rows (``SHOW``: all, problems or one status)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from baocao.periods import collecting_period
     from baocao.warehouse.readmodels import latest_submissions, unit_statuses
 
     view = StatusView(programmes=programme_choices(), programme=programme or "",
-                      period=period or "")
+                      period=period or "", shows=list(SHOW.items()))
+    if show and show not in SHOW:
+        view.error, view.status_code = "Bộ lọc không hợp lệ; đề nghị chọn trong danh sách.", 400
+        return view
+    view.show = show or "all"
     code = programme or settings().default_programme
     if code not in {c for c, _label in view.programmes}:  # only files of the folder, by name
         view.error, view.status_code = f"Không có chương trình báo cáo “{code}”.", 404
@@ -211,7 +239,12 @@ def build_view(programme: str | None, period: str | None, url: str | None = None
         view.problem = "Không đọc được kho dữ liệu. Đề nghị liên hệ cán bộ kỹ thuật."
         view.status_code = 503
         return view
-    view.rows = _rows(statuses, latest)
+    rows = _rows(statuses, latest)
+    view.counts = {key: sum(r.status == key for r in rows) for key in ORDER}
+    view.counts["problems"] = sum(r.status in PROBLEMS for r in rows)
+    view.counts["all"] = view.total_rows = len(rows)
+    view.rows = [r for r in rows if view.show == "all" or r.status == view.show
+                 or (view.show == "problems" and r.status in PROBLEMS)]
     view.figures = figures(statuses)
     return view
 
@@ -228,24 +261,37 @@ def render(view: StatusView) -> str:
     return unicodedata.normalize("NFC", html)
 
 
-def status_page(programme: str | None, period: str | None) -> tuple[str, int]:
+def status_page(programme: str | None, period: str | None,
+                show: str | None = None) -> tuple[str, int]:
     """(HTML, HTTP status) for one request of the page."""
-    view = build_view(programme, period)
+    view = build_view(programme, period, show=show)
     return render(view), view.status_code
 
 
 def receipt_html(submission_id: int) -> str | None:
     """The stored receipt page of one submission, read from the bucket (None if unknown)."""
-    from baocao.intake import bucket_root
-    from baocao.warehouse.readmodels import receipt_of
+    from sqlalchemy import select
+
+    from baocao import layout
+    from baocao.intake import programme_root
+    from baocao.warehouse.models import Submission
 
     engine, _problem = _warehouse_problem(settings().warehouse_url)
     if engine is None:
         return None
-    path = receipt_of(engine, submission_id)
-    if not path or not path.startswith("receipts/") or ".." in path.split("/"):
+    with engine.connect() as conn:
+        found = conn.execute(select(Submission.programme, Submission.receipt_path)
+                             .where(Submission.id == submission_id)).first()
+    if found is None:
         return None
-    target = bucket_root() / path
+    programme, path = found
+    if not path or not path.startswith(f"{layout.RECEIPTS}/") or ".." in path.split("/"):
+        return None
+    try:
+        layout.check_programme(programme)
+    except ValueError:
+        return None
+    target = programme_root(programme) / path
     return target.read_text(encoding="utf-8") if target.exists() else None
 
 
@@ -268,8 +314,10 @@ def create_app(dependencies: Sequence[Any] = ()):
 
     @app.get("/status", response_class=HTMLResponse)
     async def status(programme: str | None = Query(None, max_length=64),
-                     period: str | None = Query(None, max_length=16)) -> HTMLResponse:
-        html, code = await run_in_threadpool(status_page, programme or None, period or None)
+                     period: str | None = Query(None, max_length=16),
+                     show: str | None = Query(None, max_length=16)) -> HTMLResponse:
+        html, code = await run_in_threadpool(status_page, programme or None, period or None,
+                                             show or None)
         return HTMLResponse(html, status_code=code, headers=headers)
 
     @app.get("/receipts/{submission_id}", response_class=HTMLResponse)
