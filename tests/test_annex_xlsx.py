@@ -28,7 +28,7 @@ SHEETS = ["Biểu 01 - Chỉ tiêu", "Biểu 02 - Nguồn vốn", "So sánh cùn
           "PL1 - Lao động theo đơn vị", "PL1b - Lao động chi tiết",
           "PL2 - Nguồn vốn theo đơn vị", "PL2b - Nguồn vốn chi tiết",
           "PL3 - Tuyên truyền theo đơn vị", "PL4 - Thanh tra theo đơn vị",
-          "Tình hình gửi báo cáo", "Số liệu cần lưu ý"]
+          "PL5 - Nhiệm vụ theo đơn vị", "Tình hình gửi báo cáo", "Số liệu cần lưu ý"]
 
 
 def _with_totals(prog, values):

@@ -134,7 +134,7 @@ def test_guide_tells_how_to_send_in_production(programme, monkeypatch):
     assert f"Mở trang https://baocao.langson.gov.vn:9001 và đăng nhập bằng tài khoản {user}" \
         in text
     assert f"mc alias set baocao https://s3.baocao.langson.gov.vn {user}" in text
-    assert f'mc cp "<tệp báo cáo>.xlsx" baocao/baocao-intake/inbox/{commune.code}/' in text
+    assert f'mc cp "<tệp báo cáo>.xlsx" baocao/baocao-intake/lang-son/inbox/{commune.code}/' in text
 
 
 def _labels(lay) -> list[str]:

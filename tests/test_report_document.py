@@ -31,7 +31,7 @@ def rendered(tmp_path_factory):
     """Per programme: its demo period through seed_demo and the intake (own warehouse and
     bucket), the draft .docx and its PDF pages."""
     from baocao.config import settings
-    from baocao.intake import bucket_root, run_intake
+    from baocao.intake import programme_root, run_intake
     from baocao.pipeline import seed_demo
     from baocao.preview import page_texts, to_pdf
     from baocao.warehouse.db import get_engine, migrate
@@ -52,7 +52,7 @@ def rendered(tmp_path_factory):
                 prog = load_programme(code)
                 sync_programme(engine, prog)
                 seeded = seed_demo(code, period)
-                run_intake(prog, engine, bucket_root(), f"test-{code}")
+                run_intake(prog, engine, programme_root(code), f"test-{code}")
                 data = build_report_data(engine, prog, prog.period(period))
                 docx = render_docx(data, draft=True)
                 path = base / f"{code}-{period}.docx"

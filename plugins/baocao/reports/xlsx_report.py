@@ -158,10 +158,10 @@ def render_xlsx(data: ReportData, draft: bool = False) -> bytes:
     _comparison_sheet(wb, data, sub, notice)
     for n, sheet in enumerate(("workers", "funds", "communication", "enforcement"), 1):
         _by_unit_sheets(wb, data, sheet, n, sub, notice)
+    _unit_detail_sheet(wb, data, sub, notice)
     if not notice:
         _status_sheet(wb, data, sub)
     _warnings_sheet(wb, data, sub, notice)
-    _unit_detail_sheet(wb, data, sub, notice)
     if draft:
         for ws in wb.worksheets:
             ws.cell(2, 1).value = f"BẢN DỰ THẢO — {ws.cell(2, 1).value}"
