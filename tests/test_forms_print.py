@@ -25,6 +25,7 @@ from baocao.forms import (
     SHEET_TITLES,
     build_form,
     guide_lines,
+    member_names_on,
     signoff_cells,
     workbook_layouts,
 )
@@ -173,7 +174,8 @@ def test_blank_form_prints_on_a4(tmp_path, code, unit_code):
     for lay in layouts:
         sheet_pages = by_sheet[lay.name]
         text = _norm(" ".join(page_text(p) for p in sheet_pages))
-        labels = _labels(lay)
+        dated = member_names_on(prog, period.deadline)  # the period's wording
+        labels = [dated.get(label, label) for label in _labels(lay)]
         for label in labels:  # every row label printed whole
             assert _norm(label) in text, (lay.name, label)
         for page in sheet_pages:  # no page of bare numbers

@@ -52,3 +52,23 @@ def test_broken_settings_are_refused_with_the_file_named(tmp_path, extra, messag
     with pytest.raises(ProgrammeError) as err:
         load_programme_file(folder / "ha-tinh.yaml")
     assert str(folder / "ha-tinh.yaml") in str(err.value) and message in str(err.value)
+
+
+def test_blank_forms_use_the_wording_of_their_period():
+    """A fund source renamed when the districts ended reads as its period says."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from baocao.forms import build_form
+
+    prog = load_programme("lang-son")
+    for period, wanted, gone in (("2026-H1", "Ngân sách địa phương ủy thác qua NHCSXH",
+                                  "Ngân sách tỉnh, huyện ủy thác qua NHCSXH"),
+                                 ("2025-H1", "Ngân sách tỉnh, huyện ủy thác qua NHCSXH",
+                                  "Ngân sách địa phương ủy thác qua NHCSXH")):
+        per = prog.period(period)
+        unit = next(u for u in prog.expected_units(per) if prog.is_local(u))
+        ws = load_workbook(BytesIO(build_form(prog, unit, per)))["Biểu 2 - Nguồn vốn"]
+        texts = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+        assert wanted in texts and gone not in texts

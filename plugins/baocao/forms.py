@@ -365,6 +365,13 @@ def _write_guide(ws, prog: Programme, unit: Unit, period: Period,
     print_setup(ws, header_left=hf_text(f"{unit.name} — {period.title}"))
 
 
+def member_names_on(prog: Programme, day) -> dict[str, str]:
+    """Dimension members' default labels -> the label in force on ``day``, where they differ
+    (layouts are computed once per programme; the period's wording is applied on writing)."""
+    return {m.name: m.name_on(day) for d in prog.dimensions for m in d.members
+            if m.name_on(day) != m.name}
+
+
 def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Period,
                  last: bool = False) -> None:
     from baocao.clerk_texts import cutoff_text
@@ -388,8 +395,9 @@ def _write_sheet(ws, lay: SheetLayout, prog: Programme, unit: Unit, period: Peri
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, VALUE_WIDTH)
     for row in range(1, 5):
         fit_row(ws, row)
+    dated = member_names_on(prog, period.deadline)  # e.g. no "huyện" after 30/6/2025
     for row, col, text, style in lay.labels:
-        c = ws.cell(row, col, text)
+        c = ws.cell(row, col, dated.get(text, text))
         if style == "head":
             c.font, c.fill, c.border = Font(name=FONT, bold=True), _HEAD_FILL, _BOX
             c.alignment = _CENTER

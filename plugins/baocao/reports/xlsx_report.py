@@ -401,7 +401,7 @@ def _plan(prog: Programme, data: ReportData, sheet: str, values: dict[str, dict]
     return _Plan(groups, all_count, labels, total_label, notes, missing)
 
 
-def _columns(prog: Programme, sheet: str) -> tuple[list[_Column], list[Indicator]]:
+def _columns(prog: Programme, sheet: str, day) -> tuple[list[_Column], list[Indicator]]:
     """Main-sheet columns: a table's 'Tổng cộng' row by column, a list's rows (and its total),
     each scalar; and the tables (rows x columns) that get a detail sheet."""
     cols: list[_Column] = []
@@ -412,11 +412,11 @@ def _columns(prog: Programme, sheet: str) -> tuple[list[_Column], list[Indicator
             if ind.total_row:
                 group = f"{ind.name} — tổng cộng"
                 cols += [_Column(ind.code, TOTAL, m.code, prog.value_kind(ind, m.code), group,
-                                 m.name, _width(prog.value_kind(ind, m.code)))
+                                 m.name_on(day), _width(prog.value_kind(ind, m.code)))
                          for m in prog.dimension(ind.cols).members]
         elif ind.rows:
             group = f"{ind.name} ({prog.unit_of_measure(ind)})"
-            members = [(m.code, m.name) for m in prog.dimension(ind.rows).members]
+            members = [(m.code, m.name_on(day)) for m in prog.dimension(ind.rows).members]
             if ind.total_row:
                 members.append((TOTAL, "Tổng cộng"))
             cols += [_Column(ind.code, code, "", ind.kind, group, name, _width(ind.kind))
@@ -439,7 +439,7 @@ def _by_unit_sheets(wb: Workbook, data: ReportData, sheet: str, n: int, sub: str
     for r in data.by_unit:
         values[r["unit_code"]][(r["indicator"], r["row_key"], r["col_key"])] = r["value"]
     plan = _plan(prog, data, sheet, values)
-    cols, tables = _columns(prog, sheet)
+    cols, tables = _columns(prog, sheet, data.period.deadline)
     short = SHEET_TITLES[sheet][0].split(" - ", 1)[1]
     title = SHEET_TITLES[sheet][1].split(". ", 1)[1]
     if cols:
@@ -539,10 +539,11 @@ def _detail_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: st
     prog = data.prog
     members = prog.dimension(ind.cols).members
     rows = prog.dimension(ind.rows).members
+    day = data.period.deadline
     kinds = [prog.value_kind(ind, m.code) for m in members]
     ws = _sheet(wb, name, title, sub,
                 ["STT", f"Cơ quan, đơn vị / {prog.dimension(ind.rows).name.lower()}",
-                 *[m.name for m in members]],
+                 *[m.name_on(day) for m in members]],
                 [5, 34] + [MONEY_WIDTH if k == "money" else NUM_WIDTH for k in kinds], notice)
     ws.print_title_cols = "A:B"
     ws.freeze_panes = "C5"
@@ -581,12 +582,12 @@ def _detail_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: st
             line(unit.name + plan.labels.get(unit.code, ""), mine, TOTAL, bold=True, no=i)
             for m in rows:
                 if any(mine.get((ind.code, m.code, c.code)) for c in members):
-                    line(f"– {m.name}", mine, m.code)
+                    line(f"– {m.name_on(day)}", mine, m.code)
     counted = [u for g in plan.groups if g.counted for u in g.units]
     grand = total_of(counted)
     line(plan.total_label, grand, TOTAL, bold=True, fill=_HEAD)
     for m in rows:
-        line(f"– {m.name}", grand, m.code, fill=_TOTAL)
+        line(f"– {m.name_on(day)}", grand, m.code, fill=_TOTAL)
     _note_rows(ws, [*plan.notes, "Mỗi đơn vị: dòng đầu là tổng cộng; chỉ ghi các dòng có số "
                                  "liệu khác 0."], min(ws.max_column, 10))
 
@@ -663,41 +664,32 @@ def _warnings_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") 
 
 def _unit_detail_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") -> None:
     """Each unit's task results and texts as it wrote them (the report body only sums them
-    up): one row per task, then its difficulties, recommendations and plans."""
+    up): one row per task (the unit named on its first row), then its difficulties,
+    recommendations and plans; the cell each came from, for tracing."""
     from baocao.reports.annexes import NARRATIVE_KEYS, text_rows, unit_detail_rows
 
     labels = {"difficulties": "Khó khăn, vướng mắc", "recommendations": "Đề xuất, kiến nghị",
               "next_plan": "Phương hướng kỳ tới"}
     ws = _sheet(wb, "PL5 - Nhiệm vụ theo đơn vị",
                 "KẾT QUẢ THỰC HIỆN NHIỆM VỤ VÀ Ý KIẾN CỦA TỪNG CƠ QUAN, ĐƠN VỊ", sub,
-                ["STT", "Cơ quan, đơn vị", "Mã", "Nhóm", "Nhiệm vụ / nội dung", "Tình trạng",
-                 "Kết quả, ý kiến", "Ô"], [6, 34, 12, 8, 60, 16, 70, 12], notice)
-    ws.page_setup.fitToHeight = 0  # as many pages tall as it takes, one page wide
-    texts = {r["unit"]: r for r in text_rows(data)}
-    rows: list[list[Any]] = []
-    seen: list[str] = []
-    for r in unit_detail_rows(data):
-        if r["unit"] not in seen:
-            seen.append(r["unit"])
-        rows.append([len(seen), r["unit"], r["unit_code"], r["group"], r["task_full"],
-                     r["status"], r["result"], r["cell"]])
+                ["STT", "Cơ quan, đơn vị", "Nhiệm vụ, nội dung", "Tình trạng",
+                 "Kết quả thực hiện, ý kiến của đơn vị", "Ô"], [5, 22, 38, 12, 60, 9], notice)
     by_unit: dict[str, list[list[Any]]] = defaultdict(list)
-    for row in rows:
-        by_unit[row[1]].append(row)
-    for name, t in texts.items():
-        if name not in seen:
-            seen.append(name)
+    for r in unit_detail_rows(data):
+        group = f"Nhóm {r['group']}: " if r["group"] else ""
+        by_unit[r["unit"]].append([group + r["task"], r["status"], r["result"], r["cell"]])
+    for t in text_rows(data):
         for key in NARRATIVE_KEYS:
             if t[key] != "-":
-                by_unit[name].append([seen.index(name) + 1, name, "", "", labels[key], "",
-                                      t[key], ""])
+                by_unit[t["unit"]].append([labels[key], "", t[key], ""])
     r = 5
-    wrapped = {2: 34, 5: 60, 7: 70}  # column -> width in characters
-    for name in seen:
-        for row in by_unit[name]:
-            for c, v in enumerate(row, 1):
-                put(ws, r, c, v, wrap=c in wrapped)
-            lines = max(-(-len(str(row[c - 1] or "")) // int(w * 1.1)) for c, w in wrapped.items())
-            ws.row_dimensions[r].height = 15 * max(lines, 1)  # openpyxl does not fit rows
+    for n, (name, rows) in enumerate(by_unit.items(), 1):
+        for i, row in enumerate(rows):
+            put(ws, r, 1, n if i == 0 else None)
+            put(ws, r, 2, name if i == 0 else None, wrap=True)
+            for c, v in enumerate(row, 3):
+                put(ws, r, c, v, wrap=c in (3, 5))
+            fit_row(ws, r)
             r += 1
-
+    if not by_unit:
+        put(ws, 5, 2, NONE_TEXT)
