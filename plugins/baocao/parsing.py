@@ -127,6 +127,8 @@ def parse_submission(data: bytes, prog: Programme, unit_code: str,
     except UnreadableWorkbook as exc:
         sub.problems.append(Problem(str(exc), exc.sheet, exc.cell))
         sub.unit_valid_from = None  # content rules must not run on a half-read file
+    except MemoryError:  # the isolated reader answers it (its worker is replaced)
+        raise
     except Exception:  # noqa: BLE001 - a file must never stop the intake (poison pill)
         log.exception("unit %s: unexpected failure while reading a file", unit_code)
         sub.problems.append(Problem("Hệ thống không đọc được nội dung tệp (lỗi xử lý nội bộ, "

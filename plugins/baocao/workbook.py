@@ -292,7 +292,7 @@ class Workbook:
                 if f is None and not has_v and inline is None:
                     continue  # an empty (formatted) cell: nothing is kept for it
                 if row > MAX_ROWS or col > MAX_COLS:
-                    raise _far(sheet, ref or addr)
+                    raise _far(sheet, ref or _addr(row, col))
                 addr = _addr(row, col)
                 count += 1
                 if count > MAX_CELLS:
