@@ -59,12 +59,13 @@ def check_file(prog, data: bytes, unit_code: str, file_name: str = "",
     ``now`` (default: now), without recording anything: a JSON-able dict and the parse."""
     from datetime import UTC, datetime
 
-    from baocao.parsing import parse_submission, period_timing_problems
+    from baocao.isolation import parse_isolated
+    from baocao.parsing import period_timing_problems
     from baocao.receipts import recorded_totals
     from baocao.validation import Validator
     from baocao.vn_numbers import parse_vn_number
 
-    parsed = parse_submission(data, prog, unit_code)
+    parsed = parse_isolated(prog, data, unit_code)  # a file that crashes the reader is answered
     parsed.problems.extend(period_timing_problems(prog, parsed, now or datetime.now(UTC)))
     summary = {"rules_run": 0, "rules_failed": 0}
     if parsed.readable:
@@ -107,6 +108,12 @@ def cmd_check(args) -> int:
 def cmd_migrate(args) -> int:
     from baocao.pipeline import prepare_warehouse
 
+    if args.stamp:  # the fix a half-migrated warehouse's message names
+        from baocao.warehouse.db import stamp
+
+        stamp(settings().warehouse_url, args.stamp)
+        print(f"warehouse revision recorded as {args.stamp}")
+        return 0
     print(json.dumps(prepare_warehouse(args.programme or settings().default_programme)))
     return 0
 
@@ -289,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=helptext)
         _programme_arg(p)
         p.set_defaults(func=func)
+    sub.choices["migrate"].add_argument(
+        "--stamp", metavar="REVISION", default=None,
+        help="record REVISION as applied without running it (the fix a half-migrated "
+             "warehouse's error message names)")
 
     for name, func, helptext in (
             ("demo", cmd_demo, "drop a demo period's filled forms into the inbox"),

@@ -400,7 +400,7 @@ def _safe(name: str) -> str:
 
 @dataclass
 class _Pending:
-    """A claimed file to record: read (``data``), then parsed in a worker (``parsed``)."""
+    """A claimed file to record once the workers have parsed it (``parsed``)."""
 
     item: InboxFile
     checksum: str
@@ -408,7 +408,6 @@ class _Pending:
     received_at: datetime
     parsed: ParsedSubmission | None
     summary: dict[str, Any]
-    data: bytes = b""
 
 
 def _same_object(existing, path: str, received_at: datetime) -> bool:
@@ -423,16 +422,16 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, owner: Owner,
           now: datetime, pre: tuple | None = None, done: list | None = None
           ) -> Outcome | _Pending:
     """Claim one file; answer it at once when the same bytes were received before; else a
-    _Pending for parsing and recording. ``pre`` is (data, checksum, claim, existing
-    submission, size) when the run read and claimed a batch; ``done`` collects finished
-    claims to release in one go."""
+    _Pending to parse and record. ``pre`` is (data, checksum, claim, existing submission,
+    size) when the run read and claimed a batch; ``done`` collects finished claims to
+    release in one go."""
     src = root / item.path
     if pre is None:
-        data, checksum, size = read_capped(src)
+        _data, checksum, size = read_capped(src)
         taken = claim(engine, item.path, checksum, owner)
         existing = find_by_checksum(engine, checksum) if taken else None
     else:
-        data, checksum, taken, existing, size = pre
+        _data, checksum, taken, existing, size = pre
     if not taken:
         return Outcome(item.path, item.unit_code, "skipped")
     received_at = _mtime(src)
@@ -445,7 +444,7 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, owner: Owner,
     if existing is None or _same_object(existing, item.path, received_at):
         # new; or recorded by an interrupted run: recording again is a no-op, the receipt
         # and the archive copy are (re)written under the same names
-        return _Pending(item, checksum, size, received_at, None, summary, data)
+        return _Pending(item, checksum, size, received_at, None, summary)
     stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
     unit = _safe(item.unit_code)
     archive_rel = f"archive/duplicates/{unit}/{stamp}__{_safe(item.file_name)}"
@@ -575,11 +574,22 @@ def read_capped(path) -> tuple[bytes, str, int]:
     return data, digest.hexdigest(), size
 
 
-READ_BATCH_BYTES = 64 * 1024 * 1024  # ... and at most this much file content at once
+CHUNK_BYTES = 128 * 1024 * 1024  # a chunk ends at ``chunk`` files or this much content
+
+
+@dataclass
+class _Read:
+    """A file read from the inbox; its parse job is with the workers (key: its path)."""
+
+    item: InboxFile
+    checksum: str
+    size: int
 
 
 class _Intake:
-    """One run over the inbox: what it answered, what failed, which units must wait."""
+    """One run over the inbox, pipelined: while the main process claims, validates, records,
+    answers and archives one chunk in arrival order, the workers parse the next one.
+    Keeps what the run answered, what failed and which units must wait."""
 
     def __init__(self, prog: Programme, engine: Engine, root, owner: Owner, pool: ParsePool,
                  validator, held: set[str]) -> None:
@@ -590,10 +600,51 @@ class _Intake:
         # units with a file this run does not finish: their later files wait too, so that
         # versions and "already received" follow arrival order across runs
         self.blocked: set[str] = set()
+        self.parsed: dict[str, ParsedSubmission] = {}  # parse results by path
 
-    def chunk(self, items: list[InboxFile]) -> None:
-        """Read, claim and parse the chunk in batches, validate it with one GX run per rule
-        group, then record, answer and archive file by file in arrival order."""
+    def run(self, items: list[InboxFile], chunk: int) -> None:
+        queue = list(items)
+        ahead = self._read(queue, chunk)
+        while ahead or queue:
+            following = self._read(queue, chunk)  # parsed while this chunk is recorded
+            self._chunk(ahead)
+            ahead = following
+
+    def _read(self, queue: list[InboxFile], limit: int) -> list[_Read]:
+        """Read files off the front of ``queue`` (at most ``limit`` files or
+        ``CHUNK_BYTES``) and hand them to the workers. Files held by a live intake, and the
+        later files of their units, are left for a later run."""
+        reads: list[_Read] = []
+        used = 0
+        while queue and len(reads) < limit and used < CHUNK_BYTES:
+            item = queue.pop(0)
+            if item.path in self.held or item.unit_code in self.blocked:
+                self.blocked.add(item.unit_code)
+                log.info("%s: held by another intake (or an earlier file of its unit is); "
+                         "left for a later run", item.path)
+                self.outcomes.append(Outcome(item.path, item.unit_code, "skipped"))
+                continue
+            try:
+                data, checksum, size = read_capped(self.root / item.path)
+            except Exception as exc:
+                self._fail(exc, item, "")
+                continue
+            self.pool.submit(Job(item.path, data, item.unit_code, size))
+            reads.append(_Read(item, checksum, size))
+            used += len(data)
+            if len(reads) % 50 == 0:
+                self._collect(0)
+        return reads
+
+    def _collect(self, timeout: float | None) -> None:
+        """Keep the workers fed; file their results away."""
+        self.parsed.update(self.pool.collect(timeout))
+        self.owner.beat()
+
+    def _chunk(self, reads: list[_Read]) -> None:
+        """Claim the chunk (batches of ``READ_BATCH``), answer files received before,
+        validate the others with one GX run per rule group, then record, answer and
+        archive them one by one in arrival order."""
         from baocao.history import year_on_year_warnings
 
         now = datetime.now(UTC)
@@ -601,13 +652,19 @@ class _Intake:
         done: list[tuple[str, str]] = []
         twins: list[InboxFile] = []
         try:
-            queue = list(items)
-            while queue:
-                reads, queue = self._read(queue)
-                batch = self._take_batch(reads, now, done)
-                self._parse(batch)
-                pending.extend(batch)
-                self.owner.beat()
+            for first in range(0, len(reads), READ_BATCH):
+                pending.extend(self._take_batch(reads[first:first + READ_BATCH], now, done))
+                self._collect(0)
+            for p in pending:
+                while p.parsed is None and p.item.path not in self.parsed:
+                    if not self.pool.pending:
+                        raise RuntimeError(f"{p.item.path}: the readers lost the file")
+                    self._collect(5.0)
+                result = self.parsed.pop(p.item.path, None)
+                if p.parsed is None:
+                    p.parsed = result
+                    p.parsed.problems.extend(period_timing_problems(self.prog, p.parsed,
+                                                                    p.received_at))
             readable = [p for p in pending if p.parsed.readable]
             summaries = self.validator.validate_many([
                 (p.parsed, self.prog.unit_sheets(self.prog.unit(
@@ -618,7 +675,9 @@ class _Intake:
                 p.parsed.problems.extend(year_on_year_warnings(self.engine, self.prog,
                                                                p.parsed))
             seen: set[str] = set()
-            for p in sorted(pending, key=lambda p: (p.received_at, p.item.path)):
+            for n, p in enumerate(sorted(pending, key=lambda p: (p.received_at, p.item.path))):
+                if n % 20 == 0:
+                    self._collect(0)
                 if p.item.unit_code in self.blocked:  # an earlier file of its unit failed
                     self.outcomes.append(Outcome(p.item.path, p.item.unit_code, "skipped"))
                     continue
@@ -631,7 +690,6 @@ class _Intake:
                                                  done))
                 except Exception as exc:
                     self._fail(exc, p.item, p.checksum)
-                self.owner.beat()
         finally:  # finished files are marked done even when an outage stops the run
             _release_quietly(self.engine, done)
         for item in twins:  # now recorded: taken again, each is answered "already received"
@@ -644,74 +702,41 @@ class _Intake:
                 self.outcomes.append(taken)
             else:  # its twin failed: both wait for the next run
                 self.failed.append(item.path)
+        for read in reads:  # results of files answered without them (duplicates, skipped)
+            self.parsed.pop(read.item.path, None)
 
-    def _read(self, queue: list[InboxFile]
-              ) -> tuple[list[tuple[InboxFile, bytes, str, int]], list[InboxFile]]:
-        """Read files off the front of ``queue`` (a batch bounded in count and bytes); files
-        held by a live intake, and later files of their units, are left for later."""
-        reads: list[tuple[InboxFile, bytes, str, int]] = []
-        used = 0
-        while queue and len(reads) < READ_BATCH and used < READ_BATCH_BYTES:
-            item = queue.pop(0)
-            if item.path in self.held or item.unit_code in self.blocked:
-                self.blocked.add(item.unit_code)
-                log.info("%s: held by another intake (or an earlier file of its unit is); "
-                         "left for the next run", item.path)
-                self.outcomes.append(Outcome(item.path, item.unit_code, "skipped"))
-                continue
-            try:
-                data, checksum, size = read_capped(self.root / item.path)
-            except Exception as exc:
-                self._fail(exc, item, "")
-                continue
-            reads.append((item, data, checksum, size))
-            used += len(data)
-        return reads, queue
-
-    def _take_batch(self, reads: list[tuple[InboxFile, bytes, str, int]], now: datetime,
-                    done: list) -> list[_Pending]:
-        """Claim the batch and look its checksums up (one transaction each); answer
-        duplicates; the others are returned for parsing and recording."""
+    def _take_batch(self, reads: list[_Read], now: datetime, done: list) -> list[_Pending]:
+        """Claim a batch and look its checksums up (one transaction each); answer files
+        received before; the others are returned for recording."""
         if not reads:
             return []
         try:
-            claims = claim_many(self.engine, [(r[0].path, r[2]) for r in reads], self.owner)
-            existing = find_by_checksums(self.engine, {c for _i, _d, c, _s in reads
-                                                       if claims[(_i.path, c)]})
+            claims = claim_many(self.engine, [(r.item.path, r.checksum) for r in reads],
+                                self.owner)
+            existing = find_by_checksums(self.engine, {r.checksum for r in reads
+                                                       if claims[(r.item.path, r.checksum)]})
         except Exception as exc:
-            _abort_if_unreachable(exc, self.owner, reads[0][0].path)
+            _abort_if_unreachable(exc, self.owner, reads[0].item.path)
             raise
         pending: list[_Pending] = []
-        for item, data, checksum, size in reads:
-            got = claims[(item.path, checksum)]
-            if not got or item.unit_code in self.blocked:
-                self.blocked.add(item.unit_code)
-                self.outcomes.append(Outcome(item.path, item.unit_code, "skipped"))
+        for r in reads:
+            got = claims[(r.item.path, r.checksum)]
+            if not got or r.item.unit_code in self.blocked:
+                self.blocked.add(r.item.unit_code)
+                self.outcomes.append(Outcome(r.item.path, r.item.unit_code, "skipped"))
                 continue
             try:
-                taken = _take(self.root, self.engine, self.prog, item, self.owner, now,
-                              pre=(data, checksum, got, existing.get(checksum), size),
+                taken = _take(self.root, self.engine, self.prog, r.item, self.owner, now,
+                              pre=(b"", r.checksum, got, existing.get(r.checksum), r.size),
                               done=done)
             except Exception as exc:
-                self._fail(exc, item, checksum)
+                self._fail(exc, r.item, r.checksum)
                 continue
             if isinstance(taken, _Pending):
                 pending.append(taken)
             else:
                 self.outcomes.append(taken)
         return pending
-
-    def _parse(self, batch: list[_Pending]) -> None:
-        """Parse and check the batch's files in the worker processes."""
-        jobs = [Job(n, p.data, p.item.unit_code, p.size) for n, p in enumerate(batch)
-                if p.parsed is None]
-        results = self.pool.parse_many(jobs, tick=self.owner.beat) if jobs else {}
-        for n, p in enumerate(batch):
-            if p.parsed is None:
-                p.parsed = results[n]
-                p.parsed.problems.extend(period_timing_problems(self.prog, p.parsed,
-                                                                p.received_at))
-            p.data = b""
 
     def _fail(self, exc: Exception, item: InboxFile, checksum: str) -> None:
         """A file raised: an outage stops the run; anything else leaves the file in the
@@ -756,8 +781,7 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
         with ParsePool(prog, workers) as pool:
             run = _Intake(prog, engine, root, owner, pool, validator, held)
             run.outcomes.extend(swept)
-            for start in range(0, len(items), chunk):
-                run.chunk(items[start:start + chunk])
+            run.run(items, chunk)
         if pool.failures:
             log.error("intake %s: %d file(s) could not be read and were rejected as "
                       "unprocessable", prog.code, pool.failures)

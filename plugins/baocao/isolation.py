@@ -1,15 +1,17 @@
 """Read and check received files in worker processes, so that no file can stop the intake.
 
-A ``ParsePool`` keeps a few worker processes (forked from the caller, so they share the
-loaded programme and code). Each worker reads one file at a time, with an address-space
-limit (``memory_mb`` above what it had when it started) and a CPU-time limit per file; a
-native crash (an abort in a C or Rust library), an out-of-memory or an overrun ends only
-that worker: its file gets a parse result that rejects it with a Vietnamese "could not be
-processed" problem, a new worker takes its place and the other files go on. Workers handle
-many files each (results come back over a pipe); merging stays in the calling process.
+A ``ParsePool`` keeps a few worker processes, forked from the caller (they share its loaded
+programme and code, and start in milliseconds). A worker reads files one after the other,
+with an address-space limit (``memory_mb`` above what it had when it started) and a
+CPU-time limit per file. A native crash (an abort in a C or Rust library), an out-of-memory
+or an overrun ends only that worker: the file it was reading gets a parse result that
+rejects it with a Vietnamese "could not be processed" problem, the files queued behind it
+go to a new worker, and the run goes on. Merging stays in the calling process.
 
-``submit`` and ``collect`` let a caller keep the workers busy while it does other work
-(issue 17's pipelining); ``parse_many`` is the simple blocking form.
+The parent never blocks on a worker: files are sent and results received through
+non-blocking sockets, a few files ahead per worker (so a worker never waits for the parent
+to be scheduled). ``submit`` and ``collect`` let a caller keep the workers busy while it does
+other work; ``parse_many`` is the blocking form.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
+import selectors
 import signal
 import socket
+import struct
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from baocao.parsing import ParsedSubmission, Problem, parse_submission
@@ -32,7 +36,9 @@ from baocao.programme import Programme
 log = logging.getLogger(__name__)
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_SECONDS = 60
+AHEAD = 3  # files sent to a worker before its first result comes back
 RULE = "UNPROCESSABLE"
+_HEADER = struct.Struct("!Q")
 _WHY = {
     "memory": "việc đọc tệp cần quá nhiều bộ nhớ",
     "time": "việc đọc tệp kéo dài quá thời gian cho phép",
@@ -62,81 +68,31 @@ class Job:
     size: int
 
 
-class _Worker:
-    """One forked worker process and the parent's end of its pipe."""
-
-    def __init__(self, prog: Programme, memory_mb: int, seconds: int,
-                 siblings: Iterable[_Worker]) -> None:
-        parent_end, child_end = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the caller's code
-            code = 0
-            try:
-                parent_end.close()
-                for other in siblings:  # so each worker sees EOF when the parent goes
-                    other.conn.close()
-                _serve(Connection(child_end.detach()), prog, memory_mb, seconds)
-            except BaseException:  # noqa: BLE001 - the parent sees the exit code
-                import traceback
-
-                traceback.print_exc()  # to the inherited stderr: the task's log
-                code = 70
-            finally:
-                os._exit(code)
-        child_end.close()
-        self.pid = pid
-        self.conn = Connection(parent_end.detach())
-        self.job: Job | None = None
-        self.started = 0.0
-
-    def stop(self, kill: bool = True) -> str:
-        """Reap the worker (killing it first if ``kill``); why it ended: ``time`` (killed
-        for overrunning, or by its CPU limit) or ``crash`` (any other death)."""
-        if kill:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            _pid, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            status = 0
-        self.conn.close()
-        if kill:
-            return "time"
-        if os.WIFSIGNALED(status):
-            dead = os.WTERMSIG(status)
-            log.warning("reader worker %s ended by signal %s", self.pid, dead)
-            return "time" if dead == signal.SIGXCPU else "crash"
-        log.warning("reader worker %s ended with exit code %s", self.pid,
-                    os.WEXITSTATUS(status) if os.WIFEXITED(status) else status)
-        return "crash"
-
-
-def _serve(conn: Connection, prog: Programme, memory_mb: int, seconds: int) -> None:
-    """A worker's loop: read files until the parent closes the pipe or sends None."""
+# ----- the worker side ------------------------------------------------------------------
+def _serve(sock: socket.socket, prog: Programme, memory_mb: int, seconds: int) -> None:
+    """A worker's loop: read files until the parent closes the socket or sends None."""
     import resource
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
-    gc.freeze()  # inherited objects are never scanned: pages stay shared with the parent
+    gc.freeze()  # inherited objects are never scanned: their pages stay shared
     captured: list[str] = []
     _capture_logs(captured)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_mb:
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
         limit = _address_space() + memory_mb * 1024 * 1024
         if hard == resource.RLIM_INFINITY or limit < hard:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     while True:
-        try:
-            job = conn.recv()
-        except EOFError:
+        message = _read_frame(sock)
+        if not message:  # the parent went away, or an empty frame: stop
             return
-        if job is None:
-            return
+        job = pickle.loads(message)
+        del message
         key, data, unit_code, size = job
+        del job
         if seconds:  # CPU seconds for this file: the kernel stops a runaway reader with
             # SIGXCPU (only the soft limit moves: raising a hard limit needs privileges)
             used = resource.getrusage(resource.RUSAGE_SELF)
@@ -146,13 +102,36 @@ def _serve(conn: Connection, prog: Programme, memory_mb: int, seconds: int) -> N
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         captured.clear()
         try:
-            parsed = parse_submission(data, prog, unit_code, size)
+            result = (key, "ok", parse_submission(data, prog, unit_code, size), captured)
         except MemoryError:
-            del job, data
+            del data
             gc.collect()
-            conn.send((key, "memory", None, list(captured)))
+            _write_frame(sock, pickle.dumps((key, "memory", None, captured)))
             return  # a fresh worker takes over: this heap may be fragmented
-        conn.send((key, "ok", parsed, list(captured)))
+        del data
+        _write_frame(sock, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _read_frame(sock: socket.socket) -> bytes | None:
+    header = _recv_exactly(sock, _HEADER.size)
+    if header is None:
+        return None
+    return _recv_exactly(sock, _HEADER.unpack(header)[0])
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    buf = bytearray(size)
+    view, got = memoryview(buf), 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            return None
+        got += n
+    return bytes(buf)
+
+
+def _write_frame(sock: socket.socket, payload: bytes) -> None:
+    sock.sendall(_HEADER.pack(len(payload)) + payload)
 
 
 def _die_with_parent() -> None:
@@ -162,7 +141,7 @@ def _die_with_parent() -> None:
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: EOF on the pipe ends the worker
+    except (OSError, AttributeError):  # not Linux: EOF on the socket ends the worker
         pass
 
 
@@ -189,22 +168,117 @@ class _Capture(logging.Handler):
 def _capture_logs(into: list[str]) -> None:
     """Workers never write to the parent's log handlers (a socket or file shared with the
     parent); their warnings go back with each result and the parent logs them."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for name in list(logging.root.manager.loggerDict):
-        logger = logging.getLogger(name)
+    for logger in [logging.getLogger(), *(logging.getLogger(name)
+                                          for name in logging.root.manager.loggerDict)]:
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
         logger.propagate = True
     handler = _Capture(into)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    root.addHandler(handler)
+    logging.getLogger().addHandler(handler)
+
+
+# ----- the parent side ------------------------------------------------------------------
+class _Worker:
+    """One forked worker process, the parent's end of its socket and what is in flight."""
+
+    def __init__(self, prog: Programme, memory_mb: int, seconds: int,
+                 siblings: Iterable[_Worker]) -> None:
+        parent_end, child_end = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the caller's code
+            code = 0
+            try:
+                parent_end.close()
+                for other in siblings:  # so each worker sees EOF when the parent goes
+                    other.sock.close()
+                _serve(child_end, prog, memory_mb, seconds)
+            except BaseException:  # noqa: BLE001 - the parent sees the exit code
+                import traceback
+
+                traceback.print_exc()  # to the inherited stderr: the task's log
+                code = 70
+            finally:
+                os._exit(code)
+        child_end.close()
+        parent_end.setblocking(False)
+        self.pid, self.sock = pid, parent_end
+        self.jobs: deque[Job] = deque()  # sent, in order; the first is being read
+        self.since = 0.0  # when the first job started (or was sent)
+        self.out = bytearray()  # bytes not yet accepted by the socket
+        self.inbox = bytearray()  # bytes received, not yet a whole result
+        self.dead = False
+        self.retired = False  # it ends itself (after an out-of-memory): nothing is its fault
+
+    def send(self, job: Job) -> None:
+        if not self.jobs:
+            self.since = time.monotonic()
+        self.jobs.append(job)
+        payload = pickle.dumps((job.key, job.data, job.unit_code, job.size),
+                               protocol=pickle.HIGHEST_PROTOCOL)
+        self.out += _HEADER.pack(len(payload)) + payload
+        self.flush()
+
+    def flush(self) -> None:
+        while self.out and not self.dead:
+            try:
+                sent = self.sock.send(self.out)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.dead = True
+                return
+            del self.out[:sent]
+
+    def receive(self) -> list[tuple[Any, str, Any, list[str]]]:
+        """Whole results that arrived; sets ``dead`` at end of file."""
+        while not self.dead:
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.dead = True
+                break
+            self.inbox += chunk
+        out = []
+        while len(self.inbox) >= _HEADER.size:
+            size = _HEADER.unpack_from(self.inbox)[0]
+            if len(self.inbox) < _HEADER.size + size:
+                break
+            out.append(pickle.loads(self.inbox[_HEADER.size:_HEADER.size + size]))
+            del self.inbox[:_HEADER.size + size]
+        return out
+
+    def stop(self, kill: bool) -> str:
+        """Reap the worker (killing it first if ``kill``); why it ended: ``time`` (killed
+        for overrunning, or by its CPU limit) or ``crash`` (any other death)."""
+        if kill:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            _pid, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            status = 0
+        self.sock.close()
+        self.dead = True
+        if kill:
+            return "time"
+        if os.WIFSIGNALED(status):
+            log.warning("reader worker %s ended by signal %s", self.pid, os.WTERMSIG(status))
+            return "time" if os.WTERMSIG(status) == signal.SIGXCPU else "crash"
+        log.warning("reader worker %s ended with exit code %s", self.pid,
+                    os.WEXITSTATUS(status) if os.WIFEXITED(status) else status)
+        return "crash"
 
 
 class ParsePool:
-    """A few worker processes reading files; one file per worker at a time, so a file that
-    kills its worker is known and answered. Use as a context manager."""
+    """A few worker processes reading files; a file that kills its worker is known (each
+    worker reads its files in the order sent) and answered. Use as a context manager."""
 
     def __init__(self, prog: Programme, workers: int | None = None,
                  memory_mb: int | None = None, seconds: int | None = None) -> None:
@@ -217,6 +291,7 @@ class ParsePool:
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._results: list[tuple[Any, ParsedSubmission]] = []
+        self._selector = selectors.DefaultSelector()
         self.failures = 0  # files answered "could not be processed"
 
     def __enter__(self) -> ParsePool:
@@ -228,7 +303,7 @@ class ParsePool:
     @property
     def pending(self) -> int:
         """Files submitted and not yet collected."""
-        return len(self._queue) + sum(w.job is not None for w in self._workers) + \
+        return len(self._queue) + sum(len(w.jobs) for w in self._workers) + \
             len(self._results)
 
     def submit(self, job: Job) -> None:
@@ -239,9 +314,7 @@ class ParsePool:
                    ) -> dict[Any, ParsedSubmission]:
         """Read every job's file; ``tick`` is called every few seconds while waiting (a
         heartbeat)."""
-        for job in jobs:
-            self._queue.append(job)
-        self._dispatch()
+        self._queue.extend(jobs)
         out: dict[Any, ParsedSubmission] = {}
         while self.pending:
             out.update(self.collect(timeout=5.0))
@@ -251,73 +324,98 @@ class ParsePool:
 
     def collect(self, timeout: float | None = 0.0) -> list[tuple[Any, ParsedSubmission]]:
         """Results ready within ``timeout`` seconds (None: wait for at least one)."""
-        busy = [w for w in self._workers if w.job is not None]
-        if busy and not self._results:
-            wall = self.seconds * 2 + 10 if self.seconds else None
-            wait_for = timeout
-            if wall is not None:
-                soonest = min(w.started for w in busy) + wall - time.monotonic()
-                wait_for = max(0.0, soonest) if wait_for is None else \
-                    max(0.0, min(wait_for, soonest))
-            for conn in wait([w.conn for w in busy], wait_for):
-                worker = next(w for w in busy if w.conn is conn)
-                self._receive(worker)
-            if wall is not None:
-                for worker in busy:
-                    if worker.job is not None and time.monotonic() - worker.started > wall:
-                        self._replace(worker, "time", kill=True)
         self._dispatch()
+        if not self._results and any(w.jobs for w in self._workers):
+            self._pump(timeout)
+            self._dispatch()
         out, self._results = self._results, []
         return out
 
     def close(self) -> None:
-        """Stop the workers (the queue is dropped)."""
+        """Stop the workers (files not yet read are dropped)."""
         self._queue.clear()
         for worker in self._workers:
+            if worker.out:  # in the middle of sending a file: no clean stop possible
+                continue
             try:
-                worker.conn.send(None)
+                worker.sock.settimeout(1)
+                worker.sock.sendall(_HEADER.pack(0))  # an empty frame: stop
             except OSError:
                 pass
         deadline = time.monotonic() + 2
         for worker in self._workers:
             while time.monotonic() < deadline:
                 try:
-                    pid, _ = os.waitpid(worker.pid, os.WNOHANG)
+                    if os.waitpid(worker.pid, os.WNOHANG)[0]:
+                        break
                 except ChildProcessError:
                     break
-                if pid:
-                    break
-                time.sleep(0.01)
+                time.sleep(0.005)
             else:
-                worker.stop()
+                worker.stop(kill=True)
                 continue
-            worker.conn.close()
+            worker.sock.close()
         self._workers = []
+        self._selector.close()
 
     # ----- internals --------------------------------------------------------------------
-    def _receive(self, worker: _Worker) -> None:
+    def _wall(self) -> float | None:
+        """Seconds after which a file still being read is killed (the CPU limit usually
+        ends it first; this also covers a reader that hangs without using the CPU)."""
+        return self.seconds * 2 + 10 if self.seconds else None
+
+    def _pump(self, timeout: float | None) -> None:
+        """Wait for results (or writable sockets) at most ``timeout`` seconds, then
+        handle results, deaths and overruns."""
+        wall = self._wall()
+        if wall is not None:
+            busy = [w for w in self._workers if w.jobs]
+            soonest = max(0.0, min(w.since for w in busy) + wall - time.monotonic())
+            timeout = soonest if timeout is None else min(timeout, soonest)
+        for worker in self._workers:
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if worker.out else 0)
+            self._selector.register(worker.sock, events, worker)
         try:
-            key, status, parsed, logs = worker.conn.recv()
-        except (EOFError, OSError):
-            self._replace(worker, None)
-            return
+            ready = self._selector.select(timeout)
+        finally:
+            for worker in self._workers:
+                self._selector.unregister(worker.sock)
+        for key, events in ready:
+            worker = key.data
+            if events & selectors.EVENT_WRITE:
+                worker.flush()
+            if events & selectors.EVENT_READ:
+                for message in worker.receive():
+                    self._result(worker, *message)
+            if worker.dead:
+                self._replace(worker, kill=False)
+        if wall is not None:
+            now = time.monotonic()
+            for worker in list(self._workers):
+                if worker.jobs and now - worker.since > wall:
+                    self._replace(worker, kill=True)
+
+    def _result(self, worker: _Worker, key: Any, status: str, parsed: Any,
+                logs: list[str]) -> None:
+        job = worker.jobs.popleft()
+        worker.since = time.monotonic()
         for line in logs:
             log.warning("reader worker, file %s: %s", key, line)
-        job, worker.job = worker.job, None
         if status == "ok":
             self._results.append((key, parsed))
-            return
-        self._fail(job, status)
-        self._workers.remove(worker)
-        worker.stop(kill=False)  # it ends itself after an out-of-memory
+        else:  # out of memory: the worker ends itself after answering
+            worker.retired = True
+            self._fail(job, status)
 
-    def _replace(self, worker: _Worker, why: str | None, kill: bool = False) -> None:
-        """A worker died or overran: its file is answered, it is reaped and replaced."""
-        job = worker.job
+    def _replace(self, worker: _Worker, kill: bool) -> None:
+        """A worker died or overran: the file it was reading is answered, the files
+        queued behind it go back to the queue, and it is reaped (a new one starts when
+        needed)."""
         cause = worker.stop(kill=kill)
         self._workers.remove(worker)
-        if job is not None:
-            self._fail(job, why or cause)
+        if worker.jobs and not worker.retired:
+            self._fail(worker.jobs.popleft(), cause)
+        self._queue.extendleft(reversed(worker.jobs))
 
     def _fail(self, job: Job, why: str) -> None:
         self.failures += 1
@@ -326,22 +424,19 @@ class ParsePool:
         self._results.append((job.key, unprocessable(self.prog, job.unit_code, why)))
 
     def _dispatch(self) -> None:
+        """Send queued files to workers with room, starting workers (up to ``size``) when
+        none is idle."""
         while self._queue:
-            idle = next((w for w in self._workers if w.job is None), None)
-            if idle is None:
-                if len(self._workers) >= self.size:
+            live = [w for w in self._workers if not w.dead]
+            if all(w.jobs for w in live) and len(self._workers) < self.size:
+                target = _Worker(self.prog, self.memory_mb, self.seconds, self._workers)
+                self._workers.append(target)
+            else:
+                target = min((w for w in live if len(w.jobs) < AHEAD), default=None,
+                             key=lambda w: len(w.jobs))
+                if target is None:
                     return
-                idle = _Worker(self.prog, self.memory_mb, self.seconds, self._workers)
-                self._workers.append(idle)
-            job = self._queue.popleft()
-            idle.job, idle.started = job, time.monotonic()
-            try:
-                idle.conn.send((job.key, job.data, job.unit_code, job.size))
-            except OSError:  # it died while idle: answer nothing yet, try another worker
-                idle.job = None
-                self._queue.appendleft(job)
-                self._workers.remove(idle)
-                idle.stop()
+            target.send(self._queue.popleft())
 
 
 def _cores() -> int:
