@@ -8,8 +8,9 @@ of REV's DDL, before it is recorded and committed), ``claims`` (after the Nth ba
 is committed), ``parse`` (the Nth time the workers are asked for results), ``merge`` (half
 way through the Nth file's warehouse transaction), ``receipt`` (the Nth receipt half
 written), ``archive`` (the Nth archive copy written, its original not yet deleted),
-``release`` (before the Nth release of finished claims). The pids of the reader workers are
-written to PIDS_FILE, so the test can check that none outlives the kill.
+``release`` (before the Nth release of finished claims), ``record:TEXT`` (whenever a file
+whose name contains TEXT is recorded: a file that stops the intake). The pids of the reader
+workers are written to PIDS_FILE, so the test can check that none outlives the kill.
 """
 
 from __future__ import annotations
@@ -103,6 +104,15 @@ def arm_intake(point: str, n: int) -> None:
             if hit():
                 kwargs["_fault"] = lambda _id: die()
             return real_record(*args, **kwargs)
+
+        intake.record = record
+    elif point.startswith("record:"):  # whenever a file whose name has this is recorded
+        real_record, fragment = intake.record, point.split(":", 1)[1]
+
+        def record(engine, prog, parsed, info, **kwargs):
+            if fragment in info.file_name:
+                die()
+            return real_record(engine, prog, parsed, info, **kwargs)
 
         intake.record = record
     elif point == "receipt":

@@ -241,3 +241,60 @@ def test_a_half_migrated_warehouse_of_older_code_is_repaired(fresh):
     with pytest.raises(HalfMigrated, match="baocao migrate --stamp 0002"):
         migrate(url)
     assert current_revision(url) == "0001"
+
+
+def test_a_file_that_stops_the_intake_twice_is_answered_not_retried(
+        fresh, inbox, programme, tmp_path, monkeypatch):
+    """Poison: the intake dies each time it records one file. After two such takes, the
+    next run answers that file (rejected, original archived) and finishes the others."""
+    import html
+
+    bucket, url = tmp_path / "bucket", fresh()
+    drop(bucket, inbox)
+    poison = next(key for key, _data, _when in inbox if "sai số" in key)
+    for attempt in range(2):
+        killed = subprocess.run([sys.executable, str(KILLER), url, str(bucket),
+                                 "record:sai số", "0", str(tmp_path / "pids")],
+                                capture_output=True, text=True, timeout=300)
+        assert killed.returncode == -9, (attempt, killed.stderr[-3000:])
+        assert (bucket / poison).exists()
+    run_now(programme, url, bucket, monkeypatch)
+    state = snapshot(url, bucket)
+    assert state["inbox"] == [] and state["open claims"] == []
+    [row] = [s for s in state["submissions"] if s[0] == poison]
+    assert row[3] == "rejected"
+    receipt = html.unescape(state["files"][row[15]].decode("utf-8"))
+    assert "đã làm dừng hệ thống tiếp nhận hai lần" in receipt
+    assert state["files"][row[14]] == dict((k, d) for k, d, _w in inbox)[poison]
+    assert sum(s[3] == "accepted" for s in state["submissions"]) == len(inbox) - 4
+
+
+def test_a_file_that_fails_twice_is_answered_on_the_third_run(
+        fresh, inbox, programme, tmp_path, monkeypatch):
+    """A file whose recording raises (not an outage) stays in the inbox and fails the run,
+    the other files go on; after two such runs the next one answers it as unprocessable
+    (recorded as rejected, its receipt says why, its original archived)."""
+    from baocao import intake
+
+    bucket, url = tmp_path / "bucket", fresh()
+    drop(bucket, inbox[:3])
+    real = intake.record
+
+    def broken(engine, prog, parsed, info, **kwargs):
+        if info.bucket_path == inbox[1][0] and parsed.values:
+            raise KeyError("a bug met by this file only")
+        return real(engine, prog, parsed, info, **kwargs)
+
+    monkeypatch.setattr(intake, "record", broken)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="could not be processed"):
+            run_now(programme, url, bucket, monkeypatch)
+        assert (bucket / inbox[1][0]).exists()
+    run_now(programme, url, bucket, monkeypatch)
+    state = snapshot(url, bucket)
+    assert state["inbox"] == [] and state["open claims"] == []
+    statuses = {s[0]: s[3] for s in state["submissions"]}
+    assert statuses == {inbox[0][0]: "accepted", inbox[1][0]: "rejected",
+                        inbox[2][0]: "accepted"}
+    [row] = [s for s in state["submissions"] if s[0] == inbox[1][0]]
+    assert "hai lần" in state["files"][row[15]].decode("utf-8")

@@ -51,8 +51,7 @@ log = logging.getLogger(__name__)
 OWNER_TIMEOUT = timedelta(minutes=2)  # an intake on another machine that stopped beating
 HEARTBEAT = timedelta(seconds=20)
 POISON_AFTER = 2  # unfinished takes after which a file is answered, not tried again
-POISONED = ("tệp đã làm dừng hệ thống tiếp nhận hai lần và không được xử lý tiếp; nếu tệp "
-            "đúng là biểu mẫu đã nhập số liệu, hãy báo bộ phận kỹ thuật")
+POISONED = "tệp đã làm dừng hệ thống tiếp nhận hai lần nên không được xử lý tiếp"
 OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối",
                 "returned": "bị trả lại để chỉnh sửa"}
 IGNORED_PREFIXES = ("~$", ".", "_")  # Excel lock files, hidden and partial uploads
@@ -176,13 +175,22 @@ class Owner:
             conn.execute(update(table).where(table.c.id == self.id)
                          .values(heartbeat_at=datetime.now(UTC)))
 
+    def working(self, path: str) -> None:
+        """Record the file about to be answered (and beat): if this process dies now, that
+        file counts one unfinished take."""
+        self._beaten = time.monotonic()
+        table = IntakeOwner.__table__
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == self.id)
+                         .values(working_on=path, heartbeat_at=datetime.now(UTC)))
+
     def end(self) -> None:
         """This intake stops: whatever it still holds can be taken over at once."""
         table = IntakeOwner.__table__
         try:
             with self.engine.begin() as conn:
                 conn.execute(update(table).where(table.c.id == self.id)
-                             .values(ended_at=datetime.now(UTC)))
+                             .values(ended_at=datetime.now(UTC), working_on=None))
         except Exception:  # noqa: BLE001 - the warehouse may be what is down
             log.warning("could not record the end of intake %s (%s); its claims are taken "
                         "over once its process is gone", self.id, self.run_id)
@@ -286,10 +294,10 @@ def claim_many(engine: Engine, files: list[tuple[str, str]], owner: Owner
 def take_over(engine: Engine, owner: Owner, items: list[InboxFile]) -> set[str]:
     """Start of a run: the unfinished claims of every owner that is gone become this
     owner's. Those whose file left the inbox were finished (answered and archived) and are
-    closed; of a crashed owner's others, the first in arrival order (the one it was working
-    on) counts one more unfinished take. Returns the paths still held by live intakes."""
+    closed; the file a dead owner was answering when it died counts one more unfinished
+    take. Returns the paths still held by live intakes."""
     now = datetime.now(UTC)
-    order = {item.path: n for n, item in enumerate(items)}
+    inbox = {item.path for item in items}
     table, owners = IntakeClaim.__table__, IntakeOwner.__table__
     held: set[str] = set()
     with engine.begin() as conn:
@@ -306,7 +314,7 @@ def take_over(engine: Engine, owner: Owner, items: list[InboxFile]) -> set[str]:
                 continue
             if not owner.gone(holders.get(c.owner), now):
                 held.add(c.path)
-            elif c.path not in order:
+            elif c.path not in inbox:
                 finished.append((c.path, c.checksum))
             else:
                 orphans.setdefault(c.owner, []).append(c)
@@ -315,18 +323,18 @@ def take_over(engine: Engine, owner: Owner, items: list[InboxFile]) -> set[str]:
                                              table.c.checksum == bindparam("c"))
                          .values(done=True), [{"p": p, "c": c} for p, c in finished])
         for dead, claims in orphans.items():
-            crashed = holders.get(dead) is None or holders[dead].ended_at is None
-            front = min(claims, key=lambda c: order[c.path]) if crashed else None
+            row = holders.get(dead)
+            culprit = row.working_on if row is not None and row.ended_at is None else None
             conn.execute(update(table).where(table.c.path == bindparam("p"),
                                              table.c.checksum == bindparam("c"))
                          .values(owner=owner.id, claimed_by=owner.run_id, claimed_at=now,
                                  unfinished=bindparam("u")),
                          [{"p": c.path, "c": c.checksum,
-                           "u": c.unfinished + (c is front)} for c in claims])
+                           "u": c.unfinished + (c.path == culprit)} for c in claims])
             log.warning("took over %d unfinished file(s) of intake %s (%s)%s", len(claims),
-                        dead, holders[dead].run_id if dead in holders else "unknown",
-                        f"; {front.path} was being processed when it stopped" if front
-                        else "")
+                        dead, row.run_id if row is not None else "unknown",
+                        f"; it died while answering {culprit}" if culprit in
+                        {c.path for c in claims} else "")
         gone = [d for d, row in holders.items()
                 if row.ended_at is None and owner.gone(row, now)]
         if gone:
@@ -686,6 +694,7 @@ class _Intake:
                     continue
                 seen.add(p.checksum)
                 try:
+                    self.owner.working(p.item.path)
                     self.outcomes.append(_finish(self.root, self.engine, self.prog, p, now,
                                                  done))
                 except Exception as exc:

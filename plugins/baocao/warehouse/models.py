@@ -151,8 +151,8 @@ class IntakeClaim(Base):
     """A file taken by one intake process (its ``owner``), so two never process it twice.
 
     ``unfinished`` counts the takes that ended without finishing this file while it was the
-    one being worked on (the owner died, or the file raised): at two, the file is answered
-    as one that cannot be processed instead of being tried again."""
+    one being answered (its owner died, or the file raised): at two, the file is answered as
+    one that cannot be processed instead of being tried again."""
 
     __tablename__ = "intake_claims"
     path: Mapped[str] = mapped_column(String(1000), primary_key=True)
@@ -166,7 +166,8 @@ class IntakeClaim(Base):
 
 class IntakeOwner(Base):
     """One intake process (a run's try): it beats while alive and ends when it stops;
-    claims of an owner that ended, died or stopped beating are taken over at once."""
+    claims of an owner that ended, died or stopped beating are taken over at once. An owner
+    that died while answering a file (``working_on``) counts one unfinished take for it."""
 
     __tablename__ = "intake_owners"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -177,6 +178,7 @@ class IntakeOwner(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    working_on: Mapped[str | None] = mapped_column(String(1000))  # the file being answered
 
 
 class ReportOutput(Base):

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("working_on", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_intake_owners_run_id", "intake_owners", ["run_id"])
