@@ -16,6 +16,16 @@ reach its sender: it is moved to ``archive/unroutable/``, logged as a warning an
 the run summary (status ``unroutable``) for the engineers to forward by hand. A folder
 ``inbox/<code>/`` whose code is no unit of the programme gets a rejection receipt in
 ``receipts/<code>/`` (the sender looks there) saying so.
+
+One file can never stop the intake. Files are read and checked in worker processes with
+memory and time limits (``baocao.isolation``): a file that crashes or exhausts its reader is
+rejected with a receipt and archived, and the run goes on. Files are taken in arrival order
+(the object's last-modified time, then its key) and claimed by this process (an ``Owner``:
+one per run and try, beating while it runs); the claims of an intake that ended, died or
+stopped beating are taken over by the next run at once, so a crash costs minutes, not a
+lease. A unit's later files wait while an earlier one is held or failed, so versions and
+"already received" follow arrival, never the order runs happened to process them. A file
+that stopped the intake twice while being answered is answered as unprocessable.
 """
 
 from __future__ import annotations

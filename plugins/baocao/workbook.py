@@ -208,9 +208,7 @@ class Workbook:
         suffix = next((k for k in _KINDS if content.endswith(k)), None)
         if suffix is not None and _KINDS[suffix]:
             raise UnreadableWorkbook(_KINDS[suffix])
-        if suffix is None and content and "spreadsheetml" not in content:
-            raise UnreadableWorkbook(_NOT_EXCEL)
-        return main
+        return main  # any other content type: the part's root element decides
 
     def _check_macros(self, rels: dict[str, tuple[str, str]]) -> None:
         kinds = {kind for kind, _ in rels.values()}
