@@ -134,6 +134,24 @@ def _write_frame(sock: socket.socket, payload: bytes) -> None:
     sock.sendall(_HEADER.pack(len(payload)) + payload)
 
 
+def _let_go_of_inherited_files(keep: int) -> None:
+    """Point every inherited descriptor but stdio and ``keep`` at /dev/null: a worker must
+    not hold the parent's sockets and files open (a server socket closed by the parent
+    would keep accepting connections; the other workers' pipes would never see EOF).
+    Replacing rather than closing keeps stale objects from closing a reused number."""
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        found = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        found = list(range(3, 1024))
+    for fd in found:
+        if fd > 2 and fd not in (keep, null):
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+
+
 def _die_with_parent() -> None:
     """Linux: the kernel kills this worker when the process that forked it dies."""
     try:
@@ -182,16 +200,13 @@ def _capture_logs(into: list[str]) -> None:
 class _Worker:
     """One forked worker process, the parent's end of its socket and what is in flight."""
 
-    def __init__(self, prog: Programme, memory_mb: int, seconds: int,
-                 siblings: Iterable[_Worker]) -> None:
+    def __init__(self, prog: Programme, memory_mb: int, seconds: int) -> None:
         parent_end, child_end = socket.socketpair()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the caller's code
             code = 0
             try:
-                parent_end.close()
-                for other in siblings:  # so each worker sees EOF when the parent goes
-                    other.sock.close()
+                _let_go_of_inherited_files(keep=child_end.fileno())
                 _serve(child_end, prog, memory_mb, seconds)
             except BaseException:  # noqa: BLE001 - the parent sees the exit code
                 import traceback
@@ -429,7 +444,7 @@ class ParsePool:
         while self._queue:
             live = [w for w in self._workers if not w.dead]
             if all(w.jobs for w in live) and len(self._workers) < self.size:
-                target = _Worker(self.prog, self.memory_mb, self.seconds, self._workers)
+                target = _Worker(self.prog, self.memory_mb, self.seconds)
                 self._workers.append(target)
             else:
                 target = min((w for w in live if len(w.jobs) < AHEAD), default=None,
