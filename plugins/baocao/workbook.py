@@ -32,6 +32,7 @@ MAX_ROWS = 5000  # forms have a few hundred rows at most
 MAX_COLS = 200
 MAX_CELLS = 100_000  # non-empty cells in one sheet (a form has about a thousand)
 MAX_STRINGS = 200_000  # entries of the shared string table
+SMALL_PART = 2 * 1024 * 1024  # parts up to this size are parsed whole, larger ones streamed
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, .doc, encrypted .xlsx
 _ZIP_LOCAL = b"PK\x03\x04"
 
@@ -254,23 +255,11 @@ class Workbook:
         shared: dict[str, tuple[str, str]] = {}  # shared formula id -> (text, master cell)
         arrays: list[tuple[int, int, int, int, str]] = []
         row_no = col_no = count = 0
-        checked = False
         try:
-            for event, el in etree.iterparse(BytesIO(data), events=("start", "end"),
-                                             tag=(*_ROW, *_C), **_SAFE):
-                if not checked:
-                    _no_dtd(el, sheet)
-                    checked = True
+            for el in _sheet_elements(data, sheet):
                 if el.tag in _ROW:
-                    if event == "start":
-                        row_no = _int(el.get("r"), row_no + 1)
-                        col_no = 0
-                    else:  # keep memory flat whatever the sheet's size
-                        el.clear()
-                        while el.getprevious() is not None:
-                            del el.getparent()[0]
-                    continue
-                if event == "start":
+                    row_no = _int(el.get("r"), row_no + 1)
+                    col_no = 0
                     continue
                 ref = el.get("r")
                 row, col = _ref(ref) if ref else (row_no, col_no + 1)
@@ -417,6 +406,33 @@ class Workbook:
             raise UnreadableWorkbook(f"Không đọc được tệp Excel: bảng chuỗi ký tự bị hỏng; "
                                      f"{_RESAVE}") from None
         return out
+
+
+def _sheet_elements(data: bytes, sheet: str):
+    """A worksheet's rows (as they start, children not read yet) and cells (complete), in
+    document order. A small part is parsed at once (fast); a large one is streamed and
+    each row dropped once read, so memory stays flat whatever its size."""
+    if len(data) <= SMALL_PART:
+        root = etree.fromstring(data, _PARSER)
+        _no_dtd(root, sheet)
+        for el in root.iter(*_ROW, *_C):
+            yield el
+        return
+    checked = False
+    for event, el in etree.iterparse(BytesIO(data), events=("start", "end"),
+                                     tag=(*_ROW, *_C), **_SAFE):
+        if not checked:
+            _no_dtd(el, sheet)
+            checked = True
+        if el.tag in _ROW:
+            if event == "start":
+                yield el
+            else:
+                el.clear()
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+        elif event == "end":
+            yield el
 
 
 # ----- checks before anything is parsed -------------------------------------------------
