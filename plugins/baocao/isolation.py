@@ -34,8 +34,6 @@ from baocao.parsing import ParsedSubmission, Problem, parse_submission
 from baocao.programme import Programme
 
 log = logging.getLogger(__name__)
-DEFAULT_MEMORY_MB = 1024
-DEFAULT_SECONDS = 60
 AHEAD = 3  # files sent to a worker before its first result comes back
 RULE = "UNPROCESSABLE"
 _HEADER = struct.Struct("!Q")
@@ -297,12 +295,13 @@ class ParsePool:
 
     def __init__(self, prog: Programme, workers: int | None = None,
                  memory_mb: int | None = None, seconds: int | None = None) -> None:
+        from baocao.config import settings
+
+        cfg = settings()
         self.prog = prog
-        self.size = max(1, workers if workers is not None else _env("WORKERS", _cores()))
-        self.memory_mb = memory_mb if memory_mb is not None else \
-            _env("WORKER_MEMORY_MB", DEFAULT_MEMORY_MB)
-        self.seconds = seconds if seconds is not None else _env("WORKER_SECONDS",
-                                                               DEFAULT_SECONDS)
+        self.size = max(1, workers if workers is not None else cfg.intake_workers or _cores())
+        self.memory_mb = cfg.intake_worker_memory_mb if memory_mb is None else memory_mb
+        self.seconds = cfg.intake_worker_seconds if seconds is None else seconds
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._results: list[tuple[Any, ParsedSubmission]] = []
@@ -457,12 +456,6 @@ class ParsePool:
 def _cores() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1))
-
-
-def _env(name: str, default: int) -> int:
-    """``BAOCAO_INTAKE_<NAME>`` from the environment, else ``default``."""
-    value = os.environ.get(f"BAOCAO_INTAKE_{name}")
-    return int(value) if value else default
 
 
 def parse_isolated(prog: Programme, data: bytes, unit_code: str,
