@@ -2,12 +2,14 @@
 
 Run: ``.venv/bin/python bench/intake.py [N]`` (N units, default 4,080). Drops N synthetic
 workbooks into a temporary ``file://`` bucket and times ``run_intake`` (one task's work:
-claim, parse, GX validation in batches, receipts, one transaction per file, archive).
+claim, parse and check in the isolated reader workers, GX validation in batches, receipts,
+one transaction per file, archive). ``BAOCAO_INTAKE_WORKERS`` sets the number of workers.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -20,6 +22,7 @@ def main(n: int) -> None:
     from airflow.sdk import ObjectStoragePath
 
     from baocao.intake import run_intake
+    from baocao.isolation import ParsePool
     from baocao.warehouse.db import get_engine, migrate
     from baocao.warehouse.merge import sync_programme
 
@@ -40,8 +43,10 @@ def main(n: int) -> None:
     seconds = time.perf_counter() - t
     accepted = sum(o.status == "accepted" for o in outcomes)
     _common.table([("workbooks", f"{len(files):,}"), ("accepted", f"{accepted:,}"),
+                   ("reader worker processes", str(ParsePool(prog).size)),
                    ("intake task time (SQLite, file://)", f"{seconds:.1f} s"),
-                   ("files per second", f"{len(files) / seconds:.0f}")])
+                   ("files per second", f"{len(files) / seconds:.0f}"),
+                   ("load average (1 min) at the end", f"{os.getloadavg()[0]:.1f}")])
 
 
 if __name__ == "__main__":

@@ -89,15 +89,49 @@ def test_unknown_unit_folder_is_answered(env, programme):
     assert "gửi vào thư mục của đơn vị KHONG-CO" in (root / out.receipt).read_text("utf-8")
 
 
-def test_claim_is_exclusive_until_lease_expires(env):
+def test_claim_is_exclusive_while_its_owner_runs(env):
+    """A claim belongs to an intake process (a run's try): another intake cannot take the
+    file while that process runs, and takes it over at once when it is gone (its process
+    died on this machine, it ended, it stopped beating on another machine, or it was an
+    earlier try of the same run)."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from baocao.intake import Owner
+
     _root, engine = env
-    assert claim(engine, "inbox/A/x.xlsx", "abc", "run-1")
-    assert not claim(engine, "inbox/A/x.xlsx", "abc", "run-2")
-    assert claim(engine, "inbox/A/x.xlsx", "abc", "run-1")  # the holder may retry
+    path = "inbox/A/x.xlsx"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        one = Owner(engine, "run-1")
+        with engine.begin() as conn:  # run-1 is that other process, alive on this machine
+            conn.execute(sa.text("update intake_owners set pid = :p, process_started = :s "
+                                 "where id = :i"), {"p": other.pid, "i": one.id,
+                                                    "s": psutil.Process(other.pid).create_time()})
+        two = Owner(engine, "run-2")
+        assert claim(engine, path, "abc", one).taken == "new"
+        assert not claim(engine, path, "abc", two)
+        assert claim(engine, path, "abc", one).taken == "resumed"  # the holder may retry
+    finally:
+        other.kill()
+        other.wait()
+    assert claim(engine, path, "abc", two).taken == "resumed"  # its process is gone
+    # another machine: alive while it beats, gone two minutes after its last beat
     with engine.begin() as conn:
-        conn.execute(sa.text("update intake_claims set claimed_at = :t"),
-                     {"t": datetime.now(UTC) - timedelta(hours=2)})
-    assert claim(engine, "inbox/A/x.xlsx", "abc", "run-2")  # a dead run's claim is taken over
+        conn.execute(sa.text("update intake_owners set host = 'elsewhere', heartbeat_at = :t "
+                             "where id = :i"), {"i": two.id, "t": datetime.now(UTC)})
+    three = Owner(engine, "run-3")
+    assert not claim(engine, path, "abc", three)
+    with engine.begin() as conn:
+        conn.execute(sa.text("update intake_owners set heartbeat_at = :t where id = :i"),
+                     {"i": two.id, "t": datetime.now(UTC) - timedelta(minutes=3)})
+    assert claim(engine, path, "abc", three).taken == "resumed"
+    retry = Owner(engine, "run-3")  # a task retry: same run id, another try
+    assert claim(engine, path, "abc", retry).taken == "resumed"
+    retry.end()
+    assert claim(engine, path, "abc", Owner(engine, "run-4")).taken == "resumed"
 
 
 def test_list_inbox_reads_vietnamese_names(env):

@@ -35,6 +35,9 @@ class Settings(BaseModel):
     engineers_email: str = ""  # failure alerts (comma-separated addresses)
     mail_from: str = "baocao@localhost"
     smtp_conn_id: str = "smtp_default"  # Airflow connection of the SMTP server
+    intake_workers: int = 0  # processes reading received files; 0: the cores, at most 4
+    intake_worker_memory_mb: int = 1024  # memory a reader may use above its start
+    intake_worker_seconds: int = 60  # CPU seconds a reader may spend on one file
 
 
 @lru_cache(maxsize=1)

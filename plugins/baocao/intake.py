@@ -17,22 +17,36 @@ reach its sender: it is moved to ``archive/unroutable/``, logged as a warning an
 the run summary (status ``unroutable``) for the engineers to forward by hand. A folder
 ``inbox/<code>/`` whose code is no unit of the programme gets a rejection receipt in
 ``receipts/<code>/`` (the sender looks there) saying so.
+
+One file can never stop the intake. Files are read and checked in worker processes with
+memory and time limits (``baocao.isolation``): a file that crashes or exhausts its reader is
+rejected with a receipt and archived, and the run goes on. Files are taken in arrival order
+(the object's last-modified time, then its key) and claimed by this process (an ``Owner``:
+one per run and try, beating while it runs); the claims of an intake that ended, died or
+stopped beating are taken over by the next run at once, so a crash costs minutes, not a
+lease. A unit's later files wait while an earlier one is held or failed, so versions and
+"already received" follow arrival, never the order runs happened to process them. A file
+that stopped the intake twice while being answered is answered as unprocessable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import socket
+import time
 import unicodedata
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
 from baocao import layout
-from baocao.parsing import ParsedSubmission, parse_submission, period_timing_problems
+from baocao.isolation import Job, ParsePool, unprocessable
+from baocao.parsing import ParsedSubmission, period_timing_problems
 from baocao.programme import Programme
 from baocao.receipts import ReceiptData, recorded_totals, render_receipt
 from baocao.timezone import VN_TZ
@@ -43,10 +57,13 @@ from baocao.warehouse.merge import (
     find_by_checksums,
 )
 from baocao.warehouse.merge import record_submission as record
-from baocao.warehouse.models import IntakeClaim
+from baocao.warehouse.models import IntakeClaim, IntakeOwner
 
 log = logging.getLogger(__name__)
-CLAIM_LEASE = timedelta(minutes=30)
+OWNER_TIMEOUT = timedelta(minutes=2)  # an intake on another machine that stopped beating
+HEARTBEAT = timedelta(seconds=20)
+POISON_AFTER = 2  # unfinished takes after which a file is answered, not tried again
+POISONED = "tệp đã làm dừng hệ thống tiếp nhận hai lần nên không được xử lý tiếp"
 OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối",
                 "returned": "bị trả lại để chỉnh sửa"}
 IGNORED_PREFIXES = ("~$", ".", "_")  # Excel lock files, hidden and partial uploads
@@ -138,20 +155,122 @@ def sweep_unroutable(root) -> list[Outcome]:
     return out
 
 
-def claim(engine: Engine, path: str, checksum: str, run_id: str) -> str:
-    """Take one file for this run (see ``claim_many``)."""
-    return claim_many(engine, [(path, checksum)], run_id)[(path, checksum)]
+class Owner:
+    """This intake process in the claims table: one per run and try. It beats while it runs
+    and ends when it stops; the claims of an owner that ended, died (same machine: its
+    process is gone) or stopped beating (another machine) are taken over at once."""
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        import psutil
+
+        self.engine, self.run_id = engine, run_id
+        self.id = uuid.uuid4().hex
+        self.host = _host()
+        self.pid = os.getpid()
+        self.process_started = psutil.Process(self.pid).create_time()
+        self._beaten = time.monotonic()
+        now = datetime.now(UTC)
+        table = IntakeOwner.__table__
+        with engine.begin() as conn:
+            # earlier intakes of this very process that did not end (this process runs one
+            # intake at a time), and owners long ended: not running
+            conn.execute(update(table).where(
+                table.c.host == self.host, table.c.pid == self.pid,
+                table.c.process_started == self.process_started, table.c.ended_at.is_(None))
+                .values(ended_at=now))
+            conn.execute(delete(table).where(table.c.ended_at < now - timedelta(days=30)))
+            conn.execute(insert(table).values(
+                id=self.id, run_id=run_id, host=self.host, pid=self.pid,
+                process_started=self.process_started, started_at=now, heartbeat_at=now))
+
+    def beat(self) -> None:
+        """Tell other intakes this one is alive (a write every ``HEARTBEAT`` at most)."""
+        if time.monotonic() - self._beaten < HEARTBEAT.total_seconds():
+            return
+        self._beaten = time.monotonic()
+        table = IntakeOwner.__table__
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == self.id)
+                         .values(heartbeat_at=datetime.now(UTC)))
+
+    def working(self, path: str) -> None:
+        """Record the file about to be answered (and beat): if this process dies now, that
+        file counts one unfinished take."""
+        self._beaten = time.monotonic()
+        table = IntakeOwner.__table__
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == self.id)
+                         .values(working_on=path, heartbeat_at=datetime.now(UTC)))
+
+    def end(self) -> None:
+        """This intake stops: whatever it still holds can be taken over at once."""
+        table = IntakeOwner.__table__
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(table).where(table.c.id == self.id)
+                             .values(ended_at=datetime.now(UTC), working_on=None))
+        except Exception:  # noqa: BLE001 - the warehouse may be what is down
+            log.warning("could not record the end of intake %s (%s); its claims are taken "
+                        "over once its process is gone", self.id, self.run_id)
+
+    def gone(self, row, now: datetime) -> bool:
+        """Whether the owner ``row`` (None: unknown) is no longer running."""
+        if row is None or row.ended_at is not None:
+            return True
+        if row.id == self.id:
+            return False
+        if row.run_id == self.run_id:  # an earlier try of this run (never two at once)
+            return True
+        if row.host == self.host:
+            return not _alive(row.pid, row.process_started)
+        return now - _aware(row.heartbeat_at) > OWNER_TIMEOUT
 
 
-def claim_many(engine: Engine, files: list[tuple[str, str]], run_id: str
-               ) -> dict[tuple[str, str], str]:
-    """Take files for this run in one transaction; per (path, checksum): ``"new"`` (first
-    time, or the same file sent again after it was done), ``"resumed"`` (an unfinished
-    claim: this run's own retry, or a dead run's after its lease), ``""`` if another live
-    run holds it. Two runs racing for a file: exactly one gets it."""
+def _host() -> str:
+    """This machine, and on Linux its process namespace (containers sharing a host name
+    must not judge each other's process ids)."""
+    try:
+        space = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        space = ""
+    return f"{socket.gethostname()} {space}".strip()[:255]
+
+
+def _alive(pid: int, started: float) -> bool:
+    import psutil
+
+    try:
+        return abs(psutil.Process(pid).create_time() - started) < 1.0
+    except psutil.Error:
+        return False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``claim_many`` got for a file: ``taken`` is ``"new"``, ``"resumed"`` (an
+    unfinished claim of this or a gone owner) or ``""`` (a live intake holds it)."""
+
+    taken: str
+    unfinished: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.taken)
+
+
+def claim(engine: Engine, path: str, checksum: str, owner: Owner) -> Claim:
+    """Take one file for ``owner`` (see ``claim_many``)."""
+    return claim_many(engine, [(path, checksum)], owner)[(path, checksum)]
+
+
+def claim_many(engine: Engine, files: list[tuple[str, str]], owner: Owner
+               ) -> dict[tuple[str, str], Claim]:
+    """Take files for ``owner`` in one transaction. A file done before and sent again under
+    the same name is a new arrival; an unfinished claim of an owner that is gone is taken
+    over. Two intakes racing for a file: exactly one gets it."""
     now = datetime.now(UTC)
-    table = IntakeClaim.__table__
-    out: dict[tuple[str, str], str] = {}
+    table, owners = IntakeClaim.__table__, IntakeOwner.__table__
+    out: dict[tuple[str, str], Claim] = {}
+    mine = {"owner": owner.id, "claimed_by": owner.run_id, "claimed_at": now}
     with engine.begin() as conn:
         for start in range(0, len(files), 400):  # bound the IN list
             part = files[start:start + 400]
@@ -162,35 +281,98 @@ def claim_many(engine: Engine, files: list[tuple[str, str]], run_id: str
             fresh = [f for f in part if f not in held]
             if fresh:
                 stmt = dialect_insert(engine, table).values(
-                    [{"path": p, "checksum": c, "claimed_by": run_id, "claimed_at": now,
-                      "done": False} for p, c in fresh]).on_conflict_do_nothing()
+                    [{"path": p, "checksum": c, "done": False, "unfinished": 0, **mine}
+                     for p, c in fresh]).on_conflict_do_nothing()
                 got = {(r.path, r.checksum) for r in conn.execute(
                     stmt.returning(table.c.path, table.c.checksum))}
-                out.update({f: "new" if f in got else "" for f in fresh})
-            for (path, checksum), row in held.items():
-                if (path, checksum) not in part:
+                out.update({f: Claim("new" if f in got else "") for f in fresh})
+            holders = {r.id: r for r in conn.execute(select(owners).where(owners.c.id.in_(
+                {r.owner for r in held.values() if r.owner})))} if held else {}
+            for key, row in held.items():
+                if key not in part:
                     continue
-                where = (table.c.path == path, table.c.checksum == checksum)
-                if row.done:  # sent again under the same name: a new arrival (one run wins)
-                    taken = conn.execute(update(table).where(*where, table.c.done.is_(True))
-                                         .values(claimed_by=run_id, claimed_at=now,
-                                                 done=False))
-                    out[(path, checksum)] = "new" if taken.rowcount == 1 else ""
-                elif row.claimed_by == run_id or now - _aware(row.claimed_at) > CLAIM_LEASE:
-                    conn.execute(update(table).where(*where)
-                                 .values(claimed_by=run_id, claimed_at=now))
-                    out[(path, checksum)] = "resumed"
+                where = (table.c.path == key[0], table.c.checksum == key[1],
+                         table.c.done.is_(row.done))
+                if row.done:  # sent again under the same name: a new arrival
+                    taken = conn.execute(update(table).where(*where)
+                                         .values(done=False, unfinished=0, **mine))
+                    out[key] = Claim("new" if taken.rowcount == 1 else "")
+                elif row.owner == owner.id:
+                    out[key] = Claim("resumed", row.unfinished)
+                elif owner.gone(holders.get(row.owner), now):
+                    same = table.c.owner.is_(None) if row.owner is None else \
+                        table.c.owner == row.owner
+                    taken = conn.execute(update(table).where(*where, same).values(**mine))
+                    out[key] = Claim("resumed" if taken.rowcount == 1 else "", row.unfinished)
                 else:
-                    out[(path, checksum)] = ""
+                    out[key] = Claim("")
     return out
 
 
-def expire_claims(engine: Engine, run_id: str) -> None:
-    """Let the next run take over at once the files this aborted run left unfinished."""
-    table = IntakeClaim.__table__
+def take_over(engine: Engine, owner: Owner, items: list[InboxFile]) -> set[str]:
+    """Start of a run: the unfinished claims of every owner that is gone become this
+    owner's. Those whose file left the inbox were finished (answered and archived) and are
+    closed; the file a dead owner was answering when it died counts one more unfinished
+    take. Returns the paths still held by live intakes."""
+    now = datetime.now(UTC)
+    inbox = {item.path for item in items}
+    table, owners = IntakeClaim.__table__, IntakeOwner.__table__
+    held: set[str] = set()
     with engine.begin() as conn:
-        conn.execute(update(table).where(table.c.claimed_by == run_id, table.c.done.is_(False))
-                     .values(claimed_at=datetime.now(UTC) - 2 * CLAIM_LEASE))
+        query = select(table).where(table.c.done.is_(False))
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        open_claims = conn.execute(query).all()
+        holders = {r.id: r for r in conn.execute(select(owners).where(owners.c.id.in_(
+            {c.owner for c in open_claims if c.owner})))} if open_claims else {}
+        finished: list[tuple[str, str]] = []
+        orphans: dict[str | None, list] = {}
+        for c in open_claims:
+            if c.owner == owner.id:
+                continue
+            if not owner.gone(holders.get(c.owner), now):
+                held.add(c.path)
+            elif c.path not in inbox:
+                finished.append((c.path, c.checksum))
+            else:
+                orphans.setdefault(c.owner, []).append(c)
+        if finished:
+            conn.execute(update(table).where(table.c.path == bindparam("p"),
+                                             table.c.checksum == bindparam("c"))
+                         .values(done=True), [{"p": p, "c": c} for p, c in finished])
+        for dead, claims in orphans.items():
+            row = holders.get(dead)
+            culprit = row.working_on if row is not None and row.ended_at is None else None
+            conn.execute(update(table).where(table.c.path == bindparam("p"),
+                                             table.c.checksum == bindparam("c"))
+                         .values(owner=owner.id, claimed_by=owner.run_id, claimed_at=now,
+                                 unfinished=bindparam("u")),
+                         [{"p": c.path, "c": c.checksum,
+                           "u": c.unfinished + (c.path == culprit)} for c in claims])
+            log.warning("took over %d unfinished file(s) of intake %s (%s)%s", len(claims),
+                        dead, row.run_id if row is not None else "unknown",
+                        f"; it died while answering {culprit}" if culprit in
+                        {c.path for c in claims} else "")
+        gone = [d for d, row in holders.items()
+                if row.ended_at is None and owner.gone(row, now)]
+        if gone:
+            conn.execute(update(owners).where(owners.c.id.in_(gone)).values(ended_at=now))
+    if finished:
+        log.info("closed %d claim(s) of stopped intakes whose files were already answered",
+                 len(finished))
+    return held
+
+
+def mark_unfinished(engine: Engine, path: str, checksum: str) -> None:
+    """A file failed in this run: one more unfinished take (at ``POISON_AFTER`` it is
+    answered as unprocessable instead of being tried again)."""
+    table = IntakeClaim.__table__
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(table).where(table.c.path == path, table.c.checksum == checksum)
+                         .values(unfinished=table.c.unfinished + 1))
+    except Exception:  # noqa: BLE001 - the warehouse may be what is down
+        log.warning("could not count the failure of %s", path)
 
 
 def release(engine: Engine, path: str, checksum: str) -> None:
@@ -244,40 +426,51 @@ def _safe(name: str) -> str:
 
 @dataclass
 class _Pending:
-    """A claimed, new file between parsing and recording."""
+    """A claimed file to record once the workers have parsed it (``parsed``)."""
 
     item: InboxFile
     checksum: str
     size: int
     received_at: datetime
-    parsed: ParsedSubmission
+    parsed: ParsedSubmission | None
     summary: dict[str, Any]
 
 
-def _take(root, engine: Engine, prog: Programme, item: InboxFile, run_id: str,
+def _same_object(existing, path: str, received_at: datetime) -> bool:
+    """The recorded submission is this very object (same key, same arrival): an interrupted
+    run recorded it and did not finish answering and archiving it. The same bytes sent again
+    arrive later, and are answered "already received"."""
+    return existing.bucket_path == path and \
+        abs((_aware(existing.received_at) - received_at).total_seconds()) < 0.001
+
+
+def _take(root, engine: Engine, prog: Programme, item: InboxFile, owner: Owner,
           now: datetime, pre: tuple | None = None, done: list | None = None
           ) -> Outcome | _Pending:
-    """Read and claim one file; answer duplicates at once; parse the rest. ``pre`` is
-    (data, checksum, claim, existing submission) when the run read and claimed a batch;
-    ``done`` collects finished claims to release in one go."""
+    """Claim one file; answer it at once when the same bytes were received before; else a
+    _Pending to parse and record. ``pre`` is (data, checksum, claim, existing submission,
+    size) when the run read and claimed a batch; ``done`` collects finished claims to
+    release in one go."""
     src = root / item.path
     if pre is None:
-        data, checksum, size = read_capped(src)
-        taken = claim(engine, item.path, checksum, run_id)
+        _data, checksum, size = read_capped(src)
+        taken = claim(engine, item.path, checksum, owner)
         existing = find_by_checksum(engine, checksum) if taken else None
     else:
-        data, checksum, taken, existing, size = pre
+        _data, checksum, taken, existing, size = pre
     if not taken:
         return Outcome(item.path, item.unit_code, "skipped")
     received_at = _mtime(src)
-    if existing is None or (taken == "resumed" and existing.bucket_path == item.path):
-        # new; or recorded by an interrupted run of this very file: recording again is a
-        # no-op, the receipt and the archive copy are (re)written under the same names
-        parsed = parse_submission(data, prog, item.unit_code, size)
-        parsed.problems.extend(period_timing_problems(prog, parsed, received_at))
-        return _Pending(item, checksum, size, received_at, parsed,
-                        {"rules_run": 0, "rules_passed": 0, "rules_failed": 0,
-                         "failed_rules": []})
+    summary = {"rules_run": 0, "rules_passed": 0, "rules_failed": 0, "failed_rules": []}
+    if existing is None and taken.unfinished >= POISON_AFTER:
+        log.error("%s: %d runs stopped while processing it; answered as unprocessable",
+                  item.path, taken.unfinished)
+        return _Pending(item, checksum, size, received_at,
+                        unprocessable(prog, item.unit_code, POISONED), summary)
+    if existing is None or _same_object(existing, item.path, received_at):
+        # new; or recorded by an interrupted run: recording again is a no-op, the receipt
+        # and the archive copy are (re)written under the same names
+        return _Pending(item, checksum, size, received_at, None, summary)
     stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
     unit = _safe(item.unit_code)
     archive_rel = layout.archive_duplicate(unit, stamp, _safe(item.file_name))
@@ -408,119 +601,221 @@ def read_capped(path) -> tuple[bytes, str, int]:
     return data, digest.hexdigest(), size
 
 
-def _take_batch(root, engine: Engine, prog: Programme, items: list[InboxFile], run_id: str,
-                now: datetime, done: list) -> list[tuple[InboxFile, Any]]:
-    """Read a batch of files, claim them and look their checksums up in one transaction
-    each, then take them one by one; per file an Outcome, a _Pending, or None (failed, it
-    stays in the inbox). An outage stops the run."""
-    reads: list[tuple[InboxFile, bytes, str, int]] = []
-    out: list[tuple[InboxFile, Any]] = []
-    for item in items:
-        try:
-            reads.append((item, *read_capped(root / item.path)))
-        except Exception as exc:
-            _abort_if_unreachable(exc, engine, run_id, item.path)
-            log.exception("%s: failed; it stays in the inbox for the next run", item.path)
-            out.append((item, None))
-    if not reads:
-        return out
-    try:
-        claims = claim_many(engine, [(r[0].path, r[2]) for r in reads], run_id)
-        existing = find_by_checksums(engine, {r[2] for r in reads if claims[(r[0].path, r[2])]})
-    except Exception as exc:
-        _abort_if_unreachable(exc, engine, run_id, reads[0][0].path)
-        raise
-    for item, data, checksum, size in reads:
-        try:
-            out.append((item, _take(root, engine, prog, item, run_id, now, pre=(
-                data, checksum, claims[(item.path, checksum)], existing.get(checksum), size),
-                done=done)))
-        except Exception as exc:
-            _abort_if_unreachable(exc, engine, run_id, item.path)
-            log.exception("%s: failed; it stays in the inbox for the next run", item.path)
-            out.append((item, None))
-    return out
+CHUNK_BYTES = 128 * 1024 * 1024  # a chunk ends at ``chunk`` files or this much content
 
 
-def _abort_if_unreachable(exc: Exception, engine: Engine, run_id: str, path: str) -> None:
-    """Stop the whole run on an outage (the task retries with backoff) instead of failing
-    every remaining file one by one; unfinished claims are left to the retry."""
-    if not unreachable(exc):
-        return
-    try:
-        expire_claims(engine, run_id)
-    except Exception:  # noqa: BLE001 - the database may be the thing that is down
-        log.warning("could not expire the claims of %s", run_id)
-    raise RuntimeError(f"object store or warehouse unreachable at {path}; the run stops "
-                       f"here and the files left stay in the inbox: {exc}") from exc
+@dataclass
+class _Read:
+    """A file read from the inbox; its parse job is with the workers (key: its path)."""
+
+    item: InboxFile
+    checksum: str
+    size: int
 
 
-def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
-               chunk: int = 1000, validator=None) -> list[Outcome]:
-    """Process every file in the inbox: one GX context for the run, one GX validation per
-    rule group per chunk of files, then one warehouse transaction per file."""
-    from baocao.history import year_on_year_warnings
-    from baocao.validation import Validator
+class _Intake:
+    """One run over the inbox, pipelined: while the main process claims, validates, records,
+    answers and archives one chunk in arrival order, the workers parse the next one.
+    Keeps what the run answered, what failed and which units must wait."""
 
-    run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
-    swept = sweep_unroutable(root)
-    items = list_inbox(root)
-    log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
-    if not items:
-        return swept
-    validator = validator or Validator(prog)
-    outcomes: list[Outcome] = list(swept)
-    failed: list[str] = []
-    for start in range(0, len(items), chunk):
+    def __init__(self, prog: Programme, engine: Engine, root, owner: Owner, pool: ParsePool,
+                 validator, held: set[str]) -> None:
+        self.prog, self.engine, self.root, self.owner = prog, engine, root, owner
+        self.pool, self.validator, self.held = pool, validator, held
+        self.outcomes: list[Outcome] = []
+        self.failed: list[str] = []
+        # units with a file this run does not finish: their later files wait too, so that
+        # versions and "already received" follow arrival order across runs
+        self.blocked: set[str] = set()
+        self.parsed: dict[str, ParsedSubmission] = {}  # parse results by path
+
+    def run(self, items: list[InboxFile], chunk: int) -> None:
+        queue = list(items)
+        ahead = self._read(queue, chunk)
+        while ahead or queue:
+            following = self._read(queue, chunk)  # parsed while this chunk is recorded
+            self._chunk(ahead)
+            ahead = following
+
+    def _read(self, queue: list[InboxFile], limit: int) -> list[_Read]:
+        """Read files off the front of ``queue`` (at most ``limit`` files or
+        ``CHUNK_BYTES``) and hand them to the workers. Files held by a live intake, and the
+        later files of their units, are left for a later run."""
+        reads: list[_Read] = []
+        used = 0
+        while queue and len(reads) < limit and used < CHUNK_BYTES:
+            item = queue.pop(0)
+            if item.path in self.held or item.unit_code in self.blocked:
+                self.blocked.add(item.unit_code)
+                log.info("%s: held by another intake (or an earlier file of its unit is); "
+                         "left for a later run", item.path)
+                self.outcomes.append(Outcome(item.path, item.unit_code, "skipped"))
+                continue
+            try:
+                data, checksum, size = read_capped(self.root / item.path)
+            except Exception as exc:
+                self._fail(exc, item, "")
+                continue
+            self.pool.submit(Job(item.path, data, item.unit_code, size))
+            reads.append(_Read(item, checksum, size))
+            used += len(data)
+            if len(reads) % 50 == 0:
+                self._collect(0)
+        return reads
+
+    def _collect(self, timeout: float | None) -> None:
+        """Keep the workers fed; file their results away."""
+        self.parsed.update(self.pool.collect(timeout))
+        self.owner.beat()
+
+    def _chunk(self, reads: list[_Read]) -> None:
+        """Claim the chunk (batches of ``READ_BATCH``), answer files received before,
+        validate the others with one GX run per rule group, then record, answer and
+        archive them one by one in arrival order."""
+        from baocao.history import year_on_year_warnings
+
         now = datetime.now(UTC)
         pending: list[_Pending] = []
         done: list[tuple[str, str]] = []
+        twins: list[InboxFile] = []
         try:
-            batch = items[start:start + chunk]
-            for first in range(0, len(batch), READ_BATCH):
-                for item, taken in _take_batch(root, engine, prog, batch[first:first + READ_BATCH],
-                                               run_id, now, done):
-                    if isinstance(taken, _Pending):
-                        pending.append(taken)
-                    elif isinstance(taken, Outcome):
-                        outcomes.append(taken)
-                    else:
-                        failed.append(item.path)
+            for first in range(0, len(reads), READ_BATCH):
+                pending.extend(self._take_batch(reads[first:first + READ_BATCH], now, done))
+                self._collect(0)
+            for p in pending:
+                while p.parsed is None and p.item.path not in self.parsed:
+                    if not self.pool.pending:
+                        raise RuntimeError(f"{p.item.path}: the readers lost the file")
+                    self._collect(5.0)
+                result = self.parsed.pop(p.item.path, None)
+                if p.parsed is None:
+                    p.parsed = result
+                    p.parsed.problems.extend(period_timing_problems(self.prog, p.parsed,
+                                                                    p.received_at))
             readable = [p for p in pending if p.parsed.readable]
-            summaries = validator.validate_many([
-                (p.parsed, prog.unit_sheets(prog.unit(p.item.unit_code,
-                                                      prog.period(p.parsed.period).deadline)))
+            summaries = self.validator.validate_many([
+                (p.parsed, self.prog.unit_sheets(self.prog.unit(
+                    p.item.unit_code, self.prog.period(p.parsed.period).deadline)))
                 for p in readable])
             for p, summary in zip(readable, summaries, strict=True):
                 p.summary = summary.as_dict()
-                p.parsed.problems.extend(year_on_year_warnings(engine, prog, p.parsed))
-            twins: list[InboxFile] = []
+                p.parsed.problems.extend(year_on_year_warnings(self.engine, self.prog,
+                                                               p.parsed))
             seen: set[str] = set()
-            for p in sorted(pending, key=lambda p: p.received_at):  # versions in arrival order
+            for n, p in enumerate(sorted(pending, key=lambda p: (p.received_at, p.item.path))):
+                if n % 20 == 0:
+                    self._collect(0)
+                if p.item.unit_code in self.blocked:  # an earlier file of its unit failed
+                    self.outcomes.append(Outcome(p.item.path, p.item.unit_code, "skipped"))
+                    continue
                 if p.checksum in seen:  # the same bytes twice in one chunk: answered below
                     twins.append(p.item)
                     continue
                 seen.add(p.checksum)
                 try:
-                    outcomes.append(_finish(root, engine, prog, p, now, done))
+                    self.owner.working(p.item.path)
+                    self.outcomes.append(_finish(self.root, self.engine, self.prog, p, now,
+                                                 done))
                 except Exception as exc:
-                    _abort_if_unreachable(exc, engine, run_id, p.item.path)
-                    log.exception("%s: failed; it stays in the inbox for the next run",
-                                  p.item.path)
-                    failed.append(p.item.path)
+                    self._fail(exc, p.item, p.checksum)
         finally:  # finished files are marked done even when an outage stops the run
-            _release_quietly(engine, done)
+            _release_quietly(self.engine, done)
         for item in twins:  # now recorded: taken again, each is answered "already received"
             try:
-                taken = _take(root, engine, prog, item, run_id, now)
+                taken = _take(self.root, self.engine, self.prog, item, self.owner, now)
             except Exception as exc:
-                _abort_if_unreachable(exc, engine, run_id, item.path)
-                log.exception("%s: failed; it stays in the inbox for the next run", item.path)
-                taken = None
+                self._fail(exc, item, "")
+                continue
             if isinstance(taken, Outcome):
-                outcomes.append(taken)
+                self.outcomes.append(taken)
             else:  # its twin failed: both wait for the next run
-                failed.append(item.path)
-    if failed:
-        raise RuntimeError(f"{len(failed)} file(s) could not be processed: {failed}")
-    return outcomes
+                self.failed.append(item.path)
+        for read in reads:  # results of files answered without them (duplicates, skipped)
+            self.parsed.pop(read.item.path, None)
+
+    def _take_batch(self, reads: list[_Read], now: datetime, done: list) -> list[_Pending]:
+        """Claim a batch and look its checksums up (one transaction each); answer files
+        received before; the others are returned for recording."""
+        if not reads:
+            return []
+        try:
+            claims = claim_many(self.engine, [(r.item.path, r.checksum) for r in reads],
+                                self.owner)
+            existing = find_by_checksums(self.engine, {r.checksum for r in reads
+                                                       if claims[(r.item.path, r.checksum)]})
+        except Exception as exc:
+            _abort_if_unreachable(exc, self.owner, reads[0].item.path)
+            raise
+        pending: list[_Pending] = []
+        for r in reads:
+            got = claims[(r.item.path, r.checksum)]
+            if not got or r.item.unit_code in self.blocked:
+                self.blocked.add(r.item.unit_code)
+                self.outcomes.append(Outcome(r.item.path, r.item.unit_code, "skipped"))
+                continue
+            try:
+                taken = _take(self.root, self.engine, self.prog, r.item, self.owner, now,
+                              pre=(b"", r.checksum, got, existing.get(r.checksum), r.size),
+                              done=done)
+            except Exception as exc:
+                self._fail(exc, r.item, r.checksum)
+                continue
+            if isinstance(taken, _Pending):
+                pending.append(taken)
+            else:
+                self.outcomes.append(taken)
+        return pending
+
+    def _fail(self, exc: Exception, item: InboxFile, checksum: str) -> None:
+        """A file raised: an outage stops the run; anything else leaves the file in the
+        inbox for the next run (counted: at ``POISON_AFTER`` it is answered instead)."""
+        _abort_if_unreachable(exc, self.owner, item.path)
+        log.exception("%s: failed; it stays in the inbox for the next run", item.path)
+        self.failed.append(item.path)
+        self.blocked.add(item.unit_code)
+        if checksum:
+            mark_unfinished(self.engine, item.path, checksum)
+
+
+def _abort_if_unreachable(exc: Exception, owner: Owner, path: str) -> None:
+    """Stop the whole run on an outage (the task retries with backoff) instead of failing
+    every remaining file one by one; its unfinished claims go to the next try at once."""
+    if not unreachable(exc):
+        return
+    owner.end()
+    raise RuntimeError(f"object store or warehouse unreachable at {path}; the run stops "
+                       f"here and the files left stay in the inbox: {exc}") from exc
+
+
+def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
+               chunk: int = 1000, validator=None, workers: int | None = None
+               ) -> list[Outcome]:
+    """Process every file in the inbox in arrival order: files are parsed and checked in
+    worker processes (``workers``, default ``BAOCAO_INTAKE_WORKERS`` or the cores, at most
+    4), validated with one GX run per rule group per chunk, then recorded one warehouse
+    transaction per file. Claims left by intakes that stopped are taken over first."""
+    from baocao.validation import Validator
+
+    run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
+    owner = Owner(engine, run_id)
+    try:
+        swept = sweep_unroutable(root)
+        items = list_inbox(root)
+        held = take_over(engine, owner, items)
+        log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
+        if not items:
+            return swept
+        validator = validator or Validator(prog)
+        with ParsePool(prog, workers) as pool:
+            run = _Intake(prog, engine, root, owner, pool, validator, held)
+            run.outcomes.extend(swept)
+            run.run(items, chunk)
+        if pool.failures:
+            log.error("intake %s: %d file(s) could not be read and were rejected as "
+                      "unprocessable", prog.code, pool.failures)
+        if run.failed:
+            raise RuntimeError(f"{len(run.failed)} file(s) could not be processed: "
+                               f"{run.failed}")
+        return run.outcomes
+    finally:
+        owner.end()

@@ -79,6 +79,7 @@ class ParsedSubmission:
     unit: str
     period: str
     form_version: str = ""
+    form_unit: str = ""  # the unit code the form was issued for (its metadata)
     unit_valid_from: date | None = None
     values: list[Value] = field(default_factory=list)
     tasks: list[TaskReport] = field(default_factory=list)
@@ -134,6 +135,8 @@ def parse_submission(data: bytes, prog: Programme, unit_code: str,
     except UnreadableWorkbook as exc:
         sub.problems.append(Problem(str(exc), exc.sheet, exc.cell))
         sub.unit_valid_from = None  # content rules must not run on a half-read file
+    except MemoryError:  # the isolated reader answers it (its worker is replaced)
+        raise
     except Exception:  # noqa: BLE001 - a file must never stop the intake (poison pill)
         log.exception("unit %s: unexpected failure while reading a file", unit_code)
         sub.problems.append(Problem("Hệ thống không đọc được nội dung tệp (lỗi xử lý nội bộ, "
@@ -214,6 +217,7 @@ def _check_meta(wb: Workbook, sub: ParsedSubmission, prog: Programme,
                                     "thông tin mẫu). Hãy tải biểu mẫu của đơn vị và nhập lại"))
         return None
     sub.form_version = meta.get("form_version", "")
+    sub.form_unit = meta.get("unit", "")
     sub.period = meta.get("period", "")
     problems = []
     if meta.get("programme") != prog.code:

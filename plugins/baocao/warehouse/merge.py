@@ -1,9 +1,9 @@
 """Record submissions in the warehouse: one transaction each, idempotent on the checksum.
 
-The newest accepted (not returned) version of a unit's period, by time received, is current;
-older versions stay, marked superseded. A per-(programme, period, unit) slot row is locked
-(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers) so racing merges of two
-versions end with the newer one current.
+The newest accepted (not returned) version of a unit's period, by time received (then object
+key), is current; older versions stay, marked superseded. A per-(programme, period, unit)
+slot row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers) so
+racing merges of two versions end with the newer one current.
 """
 
 from __future__ import annotations
@@ -159,7 +159,8 @@ def _issue(sub_id: int, p: Problem) -> dict[str, Any]:
 
 def _refresh_slot(engine: Engine, conn, programme: str, period: str, unit: str,
                   sub_id: int | None = None) -> tuple[int | None, bool]:
-    """Lock the slot, renumber accepted versions by time received, point at the newest."""
+    """Lock the slot, renumber accepted versions in arrival order (time received, then the
+    file's key: never the order a run processed them), point at the newest."""
     slot_key = {"programme": programme, "period": period, "unit_code": unit}
     conn.execute(dialect_insert(engine, ReportSlot.__table__).values(**slot_key,
                  current_submission_id=None).on_conflict_do_nothing())
@@ -171,7 +172,7 @@ def _refresh_slot(engine: Engine, conn, programme: str, period: str, unit: str,
         select(Submission.id, Submission.status, Submission.version, Submission.is_current)
         .where(Submission.programme == programme, Submission.period == period,
                Submission.unit_code == unit, Submission.status.in_(["accepted", "returned"]))
-        .order_by(Submission.received_at, Submission.id)).all()
+        .order_by(Submission.received_at, Submission.bucket_path, Submission.id)).all()
     current_id = next((s.id for s in reversed(subs) if s.status == "accepted"), None)
     for n, s in enumerate(subs, 1):
         want = (n, s.id == current_id)

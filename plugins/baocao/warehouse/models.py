@@ -148,14 +148,37 @@ class Issue(Base):
 
 
 class IntakeClaim(Base):
-    """A file taken by one intake run, so two parallel runs never process it twice."""
+    """A file taken by one intake process (its ``owner``), so two never process it twice.
+
+    ``unfinished`` counts the takes that ended without finishing this file while it was the
+    one being answered (its owner died, or the file raised): at two, the file is answered as
+    one that cannot be processed instead of being tried again."""
 
     __tablename__ = "intake_claims"
     path: Mapped[str] = mapped_column(String(1000), primary_key=True)
     checksum: Mapped[str] = mapped_column(String(64), primary_key=True)
-    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_by: Mapped[str] = mapped_column(String(200))  # the Airflow run id (or CLI run)
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    done: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    owner: Mapped[str | None] = mapped_column(String(32), index=True)
+    unfinished: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class IntakeOwner(Base):
+    """One intake process (a run's try): it beats while alive and ends when it stops;
+    claims of an owner that ended, died or stopped beating are taken over at once. An owner
+    that died while answering a file (``working_on``) counts one unfinished take for it."""
+
+    __tablename__ = "intake_owners"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(200), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    process_started: Mapped[float] = mapped_column(Float)  # tells a reused pid apart
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    working_on: Mapped[str | None] = mapped_column(String(1000))  # the file being answered
 
 
 class ReportOutput(Base):

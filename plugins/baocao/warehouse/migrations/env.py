@@ -24,6 +24,9 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # one transaction per revision: a kill leaves the previous revision whole (on
+        # SQLite the caller's connection makes DDL transactional, see warehouse.db)
+        transaction_per_migration=True,
     )
     with context.begin_transaction():
         context.run_migrations()
