@@ -83,7 +83,7 @@ def test_a_reader_that_dies_rejects_only_its_file_and_the_intake_exits_0(
         data = fill_form(programme, unit, period)
         if n < len(FAULTS):
             data = marked(data, list(FAULTS)[n])
-        path = bucket / "inbox" / unit.code / "Báo cáo.xlsx"
+        path = bucket / programme.code / "inbox" / unit.code / "Báo cáo.xlsx"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         os.utime(path, (ON_TIME.timestamp() + n, ON_TIME.timestamp() + n))
@@ -93,17 +93,18 @@ def test_a_reader_that_dies_rejects_only_its_file_and_the_intake_exits_0(
     assert done.returncode == 0, done.stderr[-3000:]
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     assert counts == {"rejected": len(FAULTS), "accepted": len(units) - len(FAULTS)}
-    assert not list((bucket / "inbox").rglob("*.xlsx"))
+    root = bucket / programme.code  # the programme's folder of the bucket
+    assert not list((root / "inbox").rglob("*.xlsx"))
     for n, unit in enumerate(units):
-        [receipt] = (bucket / "receipts" / unit.code).iterdir()
+        [receipt] = (root / "receipts" / unit.code).iterdir()
         text = html.unescape(receipt.read_text(encoding="utf-8"))
-        [kept] = [p for p in (bucket / "archive").rglob("*.xlsx") if f"/{unit.code}/" in str(p)]
+        [kept] = [p for p in (root / "archive").rglob("*.xlsx") if f"/{unit.code}/" in str(p)]
         assert kept.read_bytes() == sent[unit.code], "the original is kept as sent"
         if n < len(FAULTS):
             assert "BỊ TỪ CHỐI" in text
             assert "Hệ thống không xử lý được tệp này" in text
             assert FAULTS[list(FAULTS)[n]] in text
-            assert "archive/rejected/" in str(kept).replace(str(bucket) + "/", "")
+            assert "archive/rejected/" in str(kept).replace(str(root) + "/", "")
         else:
             assert "ĐÃ TIẾP NHẬN" in text
 
