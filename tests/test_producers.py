@@ -576,7 +576,7 @@ def test_every_style_and_variant_through_one_intake_run(form, programme, tmp_pat
         for fragment in fragments:
             assert fragment in receipt, (file_name, fragment)
         if where:
-            assert f"<td>{WORKERS}</td><td>{where}</td>" in receipt, file_name
+            assert f"<td class=\"at\">{WORKERS}<br>ô {where}</td>" in receipt, file_name
     engine.dispose()
 
 
