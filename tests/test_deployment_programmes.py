@@ -174,7 +174,7 @@ def test_drafts_of_each_programme_in_its_own_outbox_folder(deployment, intake_ru
         assert prog.title.removeprefix("Kết quả ")[:60] in text
         status = load_workbook(folder / f"{stem}.xlsx")["Tình hình gửi báo cáo"]
         reported = {status.cell(r, 3).value for r in range(5, status.max_row + 1)
-                    if status.cell(r, 4).value in ("Đúng hạn", "Muộn")}
+                    if status.cell(r, 4).value in ("Đúng hạn", "Nộp muộn")}
         assert reported == set(SHARED)
     # the same data run again, later: nothing new (a draft is dated by its data)
     again = dags["baocao_reports"].test(logical_date=_run_day("2026-06-19", 7))

@@ -229,7 +229,7 @@ def test_check_needs_no_unit_and_prints_only_its_answer(programme, tmp_path, cap
 
 
 def test_check_knows_the_period_being_collected_today(programme, tmp_path):
-    from baocao.cli import check_file
+    from baocao.selfcheck import check_file
 
     unit = _commune(programme)
     data = fill_form(programme, unit, programme.period(PERIOD))

@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from baocao.config import settings
 from baocao.programme import ProgrammeError, load_programme, load_programme_file
@@ -95,71 +94,12 @@ def cmd_template(args) -> int:
     return 0
 
 
-def check_file(prog, data: bytes, unit_code: str | None = None, file_name: str = "",
-               now=None) -> tuple[dict, Any]:
-    """What the intake would answer for ``data`` at ``now`` (default: now), without recording
-    anything: a JSON-able dict and the parse. The unit is the one written in the form;
-    ``unit_code`` overrides it, and a form of another unit is an error."""
-    from datetime import UTC, datetime
-
-    from baocao.isolation import parse_isolated
-    from baocao.parsing import ParsedSubmission, Problem, period_timing_problems
-    from baocao.periods import collecting_period
-    from baocao.receipts import main_figures, problem_lines
-    from baocao.timezone import local_date
-    from baocao.validation import Validator
-
-    now = now or datetime.now(UTC)
-    # read in a worker process: a file that crashes or exhausts the reader is answered
-    probe = parse_isolated(prog, data, unit_code or "?")
-    written = probe.form_unit or None
-    unit_code = unit_code or written
-    if unit_code is None:  # not a form of the system (or unreadable): say why, unit unknown
-        parsed = probe
-        parsed.problems = [p for p in parsed.problems if p.value != "?"] or [Problem(
-            "Không xác định được đơn vị của tệp; hãy chỉ rõ bằng --unit <mã đơn vị>")]
-    elif written and written != unit_code:
-        parsed = ParsedSubmission(programme=prog.code, unit=unit_code, period="")
-        parsed.problems.append(Problem(
-            f"Biểu mẫu là của đơn vị {written}, không phải của đơn vị {unit_code} (--unit); "
-            "hãy dùng đúng biểu mẫu của đơn vị", value=written, expected=unit_code))
-    else:
-        parsed = probe if probe.unit == unit_code else parse_isolated(prog, data, unit_code)
-        parsed.problems.extend(period_timing_problems(prog, parsed, now))
-    summary = {"rules_run": 0, "rules_failed": 0}
-    if parsed.readable:
-        unit = prog.unit(unit_code, prog.period(parsed.period).deadline)
-        done = Validator(prog).validate(parsed, prog.unit_sheets(unit))
-        summary = {"rules_run": done.rules_run, "rules_failed": done.rules_failed}
-    ok = not parsed.errors
-    day = local_date(now)
-    try:
-        current = collecting_period(day, prog)
-        collecting = {"period": current.code, "title": current.title,
-                      "deadline": current.deadline.isoformat()}
-    except ValueError:
-        collecting = None
-    lines = problem_lines(prog, unit_code or "", parsed.problems, day)
-    return {
-        "file": file_name, "programme": prog.code, "unit": unit_code,
-        "period": parsed.period or None, "form_version": parsed.form_version or None,
-        "status": "accepted" if ok else "rejected", "readable": parsed.readable,
-        "errors": len(parsed.errors), "warnings": len(parsed.problems) - len(parsed.errors),
-        **summary, "collecting": collecting, "checked_on": day.isoformat(),
-        "problems": [{"severity": x.severity, "rule": x.rule, "sheet": x.sheet, "cell": x.cell,
-                      "label": x.label, "value": x.value, "expected": p.expected,
-                      "message": x.message} for x, p in zip(lines, parsed.problems, strict=True)],
-        "totals": [{"indicator": f["label"], "value": f["value"], "unit": f["unit"],
-                    "text": f["text"]} for f in (main_figures(prog, parsed) if ok else [])],
-    }, parsed
-
-
 def cmd_check(args) -> int:
     """Self-check of a filled form: what the receipt would say, without submitting it.
     Prints only its answer: library logs and warnings are silenced while it runs."""
     import warnings
 
-    from baocao.clerk_texts import vn_date
+    from baocao.selfcheck import answer_lines, check_file
 
     prog = _prog(args)
     logging.disable(logging.CRITICAL)  # GX and pandas log at INFO/WARNING while validating
@@ -172,27 +112,9 @@ def cmd_check(args) -> int:
         logging.disable(logging.NOTSET)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
-        return 0 if result["status"] == "accepted" else 1
-    unit = prog.units_by_code(result["unit"] or "")
-    period = prog.period(result["period"]).title if result["period"] else "không xác định"
-    print(f"Tệp: {result['file']} — {unit[-1].name if unit else 'đơn vị không xác định'}"
-          f"{f' (mã {unit[-1].code})' if unit else ''}; biểu mẫu kỳ {period}.")
-    if result["collecting"]:
-        c = result["collecting"]
-        from datetime import date
-
-        print(f"Hôm nay ({vn_date(date.fromisoformat(result['checked_on']))}) đang nhận báo "
-              f"cáo kỳ {c['title']}, hạn gửi chậm nhất ngày "
-              f"{vn_date(date.fromisoformat(c['deadline']))}.")
-    for p in sorted(result["problems"], key=lambda p: p["severity"] != "error"):
-        where = ", ".join(x for x in (p["sheet"], f"ô {p['cell']}" if p["cell"] else "") if x)
-        label = f" — {p['label']}" if p["label"] else ""
-        print(f"[{'LỖI' if p['severity'] == 'error' else 'LƯU Ý'}] {where or 'Tệp'}{label} "
-              f"(giá trị: {p['value'] or '-'}): {p['message']}")
-    ok = result["status"] == "accepted"
-    print("Hợp lệ: tệp sẽ được tiếp nhận." if ok else
-          f"Không hợp lệ: {result['errors']} lỗi cần sửa.")
-    return 0 if ok else 1
+    else:
+        print("\n".join(answer_lines(prog, result)))
+    return 0 if result["status"] == "accepted" else 1
 
 
 def cmd_migrate(args) -> int:
@@ -309,36 +231,12 @@ def cmd_status(args) -> int:
 
 def cmd_outputs(args) -> int:
     """Print the receipts (with their outcome) and the period's reports (``make run``)."""
-    from baocao.delivery import outbox_root
-    from baocao.intake import programme_root
+    from baocao.outputs import output_lines, period_outputs
     from baocao.pipeline import engine
-    from baocao.warehouse.readmodels import query
 
     prog = _prog(args)
-    args.period = _period(prog, args.period).code
-    root = programme_root(prog.code)
-    rows = query(engine(), "submission_status", programme=prog.code, period=args.period)
-    label = {"accepted": "đã tiếp nhận", "rejected": "BỊ TỪ CHỐI", "returned": "bị trả lại"}
-    recorded = {r["receipt_path"] for r in rows}
-    codes = {u.code for u in prog.units}
-    others = sorted(rel for rel in (str(p.path)[len(str(root.path)) + 1:]
-                                    for p in (root / "receipts").rglob("*.html"))
-                    if rel not in recorded and rel.split("/")[1] in codes) \
-        if (root / "receipts").exists() else []
-    print(f"Receipts ({len(rows)} files recorded for {args.period}, "
-          f"{len(others)} other answers such as 'already received'):")
-    order = {"rejected": 0, "returned": 1, "accepted": 2}
-    for r in sorted(rows, key=lambda r: (order.get(r["status"], 3), not r["late"],
-                                         r["unit_code"])):
-        note = label.get(r["status"], r["status"]) + (", MUỘN" if r["late"] else "") + \
-            (f", v{r['version']}" if r["version"] else "")
-        print(f"  [{note}] {root / r['receipt_path']}")
-    for rel in others:
-        print(f"  [khác] {root / rel}")
-    print("Reports:")
-    folder = outbox_root() / "reports" / prog.code / args.period
-    for p in sorted(folder.rglob("*.*"), key=str) if folder.exists() else []:
-        print(f"  {p}")
+    period = _period(prog, args.period).code
+    print("\n".join(output_lines(period_outputs(engine(), prog, period), period)))
     return 0
 
 

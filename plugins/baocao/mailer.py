@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,8 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select
 
 from baocao.config import settings
+from baocao.templating import render
+from baocao.text import nfc
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +28,9 @@ class Attachment:
     data: bytes
 
 
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 def render_mail(template: str, **values) -> str:
     """Render ``include/templates/mail/<template>`` (autoescaped) to NFC HTML."""
-    from baocao.receipts import _env
-
-    return nfc(_env().get_template(f"mail/{template}").render(**values))
+    return render(f"mail/{template}", **values)
 
 
 def send_mail(to: list[str], subject: str, html: str, attachments: list[Attachment] = (),

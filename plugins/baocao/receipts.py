@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from baocao.clerk_texts import lead_contact, vn_date
 from baocao.layout import drop_location, receipts_location
 from baocao.parsing import ParsedSubmission, Problem
 from baocao.periods import Period, collecting_period
 from baocao.programme import MONEY_UNIT, TOTAL, Programme, Unit
+from baocao.statuses import Outcome
+from baocao.templating import render
 from baocao.timezone import VN_TZ, local_date
 from baocao.vn_numbers import format_vn_money, format_vn_number
 
 log = logging.getLogger(__name__)
 
-STATUS_TEXT = {
-    "accepted": "ĐÃ TIẾP NHẬN — báo cáo hợp lệ và đã được ghi nhận",
-    "rejected": "BỊ TỪ CHỐI — báo cáo chưa được ghi nhận, đề nghị sửa lỗi và gửi lại",
-    "duplicate": "ĐÃ NHẬN TRƯỚC ĐÓ — tệp này trùng với tệp đơn vị đã gửi, không ghi nhận lại",
-    "returned": "BỊ TRẢ LẠI ĐỂ CHỈNH SỬA — báo cáo không còn được tính cho đến khi gửi lại",
-}
-STATUS_SHORT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối",
-                "duplicate": "đã nhận trước đó", "returned": "bị trả lại"}
 
 
 @dataclass
@@ -66,16 +56,6 @@ class ProblemLine:
     value: str
     message: str
     rule: str
-
-
-@lru_cache(maxsize=4)
-def _env(templates_dir: str | None = None) -> Environment:
-    """One Jinja environment per templates folder (templates compile once per process)."""
-    from baocao.config import settings
-
-    templates_dir = templates_dir or str(settings().templates_dir)
-    return Environment(loader=FileSystemLoader(templates_dir),
-                       autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined)
 
 
 # ----- what each problem is about ------------------------------------------------------------
@@ -222,8 +202,9 @@ def render_receipt(prog: Programme, data: ReceiptData) -> str:
     rules = sorted({p.rule for p in data.problems if p.rule not in ("", "STRUCTURE")})
     if rules:
         technical.append(("Mã quy tắc kiểm tra", ", ".join(rules)))
-    html = _env().get_template("receipt.html.j2").render(
-        programme_title=prog.title, status=data.status, status_text=STATUS_TEXT[data.status],
+    return render(
+        "receipt.html.j2",
+        programme_title=prog.title, status=data.status, status_text=Outcome(data.status).heading,
         unit_code=data.unit_code, unit_name=data.unit_name, file_name=data.file_name,
         period_title=data.period_title, received_at=_vn_time(data.received_at),
         deadline=data.deadline, late=data.late, version=data.version, reason=data.reason,
@@ -232,7 +213,6 @@ def render_receipt(prog: Programme, data: ReceiptData) -> str:
         totals=data.totals, next_step=resend_text(prog, data),
         contact=lead_contact(prog, day),
         lead_name=lead.name if lead else "", technical=technical)
-    return unicodedata.normalize("NFC", html)
 
 
 def _vn_time(value: datetime) -> str:
@@ -248,14 +228,14 @@ def mail_receipts(engine, prog: Programme, root, outcomes: list[Any]) -> int:
 
     sent = 0
     for o in outcomes:
-        if not getattr(o, "receipt", "") or o.status not in STATUS_SHORT:
+        if not getattr(o, "receipt", "") or o.status not in set(Outcome):
             continue
         found = prog.units_by_code(o.unit_code)
         emails = max(found, key=lambda u: u.valid_from).emails if found else []
         if not emails:
             continue
         name = o.path.rsplit("/", 1)[-1]
-        subject = f"Phiếu tiếp nhận báo cáo: {STATUS_SHORT[o.status]} — {name}"
+        subject = f"Phiếu tiếp nhận báo cáo: {Outcome(o.status).label} — {name}"
         try:
             html = (root / o.receipt).read_text(encoding="utf-8")
             sent += send_once(engine, prog.code, o.period or "-", "receipt", o.receipt,

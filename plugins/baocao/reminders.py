@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from baocao.periods import Period, parse_period
 from baocao.programme import Programme
+from baocao.statuses import SubmissionStatus
 
 log = logging.getLogger(__name__)
 STEPS = {"remind-7": 7, "remind-2": 2, "overdue": -1}  # days before the deadline
@@ -130,10 +131,8 @@ def send_step(engine: Engine, prog: Programme, period: Period, step: str) -> dic
 
 
 def _row(s) -> dict[str, str]:
-    from baocao.warehouse.readmodels import STATUS_LABELS
-
     when = f"{s.received_at:%d/%m/%Y}" if s.received_at else ""
-    return {"code": s.unit.code, "name": s.unit.name, "status": STATUS_LABELS[s.status],
+    return {"code": s.unit.code, "name": s.unit.name, "status": SubmissionStatus(s.status).label,
             "received": when, "emails": ", ".join(s.unit.emails) or "chưa có địa chỉ thư"}
 
 

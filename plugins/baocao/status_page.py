@@ -9,19 +9,17 @@ API server and adds the UI's nav entry. Nothing here imports Airflow at module l
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from baocao.config import settings
 from baocao.programme import Programme, ProgrammeError, list_programme_files, load_programme
-from baocao.timezone import VN_TZ, local_today
+from baocao.statuses import NEEDS_ATTENTION, SubmissionStatus, outcome_label
+from baocao.templating import render as render_template
+from baocao.timezone import local_today, to_local
 from baocao.vn_numbers import format_vn_number
 from baocao.warehouse.readmodels import UnitStatus
 
@@ -30,19 +28,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUS_TEXT = {"on_time": "Đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp",
-               "returned": "Bị trả lại", "rejected": "Bị từ chối"}
 KIND_TEXT = {"department": "Sở, ban, ngành", "district": "Huyện, thành phố",
              "commune": "Xã, phường", "organisation": "Cơ quan, tổ chức"}
-OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối", "returned": "bị trả lại"}
 PERIOD_KINDS = {"H": "H1", "Y": "Y"}
-# Units needing someone's attention come first, in this order; then those on time.
-PROBLEMS = ("rejected", "returned", "missing", "late")
-ORDER = {status: n for n, status in enumerate((*PROBLEMS, "on_time"))}
-SHOW = {"all": "Tất cả đơn vị",
-        "problems": "Đơn vị cần đôn đốc",
-        "rejected": "Bị từ chối", "returned": "Bị trả lại", "missing": "Chưa nộp",
-        "late": "Nộp muộn", "on_time": "Đúng hạn"}
+PROBLEMS = tuple(s.value for s in NEEDS_ATTENTION)
+ORDER = {status: n for n, status in enumerate((*PROBLEMS, SubmissionStatus.ON_TIME.value))}
+SHOW = {"all": "Tất cả đơn vị", "problems": "Đơn vị cần đôn đốc",
+        **{status: SubmissionStatus(status).label for status in ORDER}}
 
 
 @dataclass
@@ -92,14 +84,12 @@ class StatusView:
 
 def vn_time(value: datetime | None) -> str:
     """'23/06/2026 09:00' in Vietnam time; '' for None."""
-    return value.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if value else ""
+    return to_local(value).strftime("%d/%m/%Y %H:%M") if value else ""
 
 
 def status_text(s: UnitStatus) -> str:
     """The Vietnamese status of one unit; a late report names the day it arrived."""
-    if s.status == "late" and s.received_at:
-        return f"Nộp muộn (ngày {s.received_at.astimezone(VN_TZ):%d/%m/%Y})"
-    return STATUS_TEXT[s.status]
+    return s.label
 
 
 def programme_choices() -> list[tuple[str, str]]:
@@ -159,7 +149,7 @@ def _rows(statuses: list[UnitStatus], latest: dict[str, dict[str, Any]]) -> list
         if last:
             row.receipt_id = last["id"] if last["receipt_path"] else None
             row.receipt_name = last["file_name"]
-            row.receipt_note = (f"{OUTCOME_TEXT.get(last['status'], last['status'])}, "
+            row.receipt_note = (f"{outcome_label(last['status'])}, "
                                 f"{vn_time(last['received_at'])}")
             if last["status"] == "returned" and last.get("return_reason"):
                 row.receipt_note += f"; lý do: {last['return_reason']}"
@@ -249,16 +239,9 @@ def build_view(programme: str | None, period: str | None, url: str | None = None
     return view
 
 
-@lru_cache(maxsize=4)
-def _env(templates_dir: str) -> Environment:
-    return Environment(loader=FileSystemLoader(templates_dir),
-                       autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined)
-
-
 def render(view: StatusView) -> str:
     """The page's HTML, NFC-normalised; every value from data is escaped by Jinja."""
-    html = _env(str(settings().templates_dir)).get_template("status.html.j2").render(v=view)
-    return unicodedata.normalize("NFC", html)
+    return render_template("status.html.j2", v=view)
 
 
 def status_page(programme: str | None, period: str | None,

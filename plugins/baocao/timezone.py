@@ -22,12 +22,17 @@ def local_today() -> date:
     return local_now().date()
 
 
-def aware(value: datetime) -> datetime:
-    """``value`` with a zone; a naive value is taken as UTC (how the warehouse stores it)."""
+def aware(value: datetime | str) -> datetime:
+    """``value`` with a zone; a naive value is taken as UTC (how the warehouse stores it).
+
+    An ISO string (as SQLite returns timestamps from raw SQL) is parsed first.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def to_local(value: datetime) -> datetime:
+def to_local(value: datetime | str) -> datetime:
     """``value`` in Vietnam time (naive values are taken as UTC)."""
     return aware(value).astimezone(VN_TZ)
 

@@ -16,7 +16,7 @@ from baocao.reports.context import (
     official_source,
     percent,
 )
-from baocao.reports.writing import STATUS_TASK
+from baocao.statuses import task_label
 from baocao.vn_numbers import format_vn_money
 from baocao.warehouse import readmodels as rm
 
@@ -55,7 +55,7 @@ def unit_detail_rows(data: ReportData) -> list[dict[str, Any]]:
     return [{"unit": names.get(t["unit_code"], t["unit_code"]), "unit_code": t["unit_code"],
              "group": t["task_group"] or "", "task": short_task(t["task_text"] or ""),
              "task_full": t["task_text"] or "",
-             "status": STATUS_TASK.get(t["status"] or "", t["status"] or ""),
+             "status": task_label(t["status"]),
              "result": (t["description"] or "").strip() or "-", "cell": t["cell"]}
             for t in rows]
 

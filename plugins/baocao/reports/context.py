@@ -14,6 +14,7 @@ from baocao.periods import Period
 from baocao.programme import TOTAL, Programme, YearTransition
 from baocao.series import Series, build_series, series_rows
 from baocao.series import notes as series_notes
+from baocao.timezone import to_local
 from baocao.vn_numbers import format_vn_money, format_vn_number
 from baocao.warehouse import readmodels as rm
 
@@ -21,8 +22,6 @@ N = format_vn_number
 NO_TARGET = "chưa có chỉ tiêu"
 NO_PLAN = "chưa có kế hoạch"
 TOTAL_REFS = ("W_DEP.TOTAL.total",)
-STATUS_TASK = {"done": "Đã hoàn thành", "in_progress": "Đang thực hiện",
-               "not_started": "Chưa thực hiện", "": "Chưa báo cáo"}
 
 
 def vn_date_words(place: str, day: date) -> str:
@@ -194,7 +193,7 @@ def build_report_data(engine: Engine, prog: Programme, period: Period,
     received = [s.received_at for s in statuses if s.received_at]
     rows = rm.query(engine, "submission_status", programme=prog.code, period=period.code)
     processed = [r["received_at"] for r in rows]
-    as_of = max((rm._aware(x) for x in processed), default=None) if processed else None
+    as_of = max((to_local(x) for x in processed), default=None) if processed else None
     by_unit = values(period.code)
     carried, carried_units = carried_totals(engine, prog, period.year,
                                             values(f"{period.year}-H1")) \

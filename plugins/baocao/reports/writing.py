@@ -35,8 +35,6 @@ from baocao.reports.context import (
 from baocao.vn_numbers import format_vn_money
 from baocao.warehouse import readmodels as rm
 
-STATUS_TASK = {"done": "Đã hoàn thành", "in_progress": "Đang thực hiện",
-               "not_started": "Chưa thực hiện", "": "Chưa báo cáo"}
 SHOWN = 3  # representative units named in a sentence
 MAX_IDEAS = 6  # grouped ideas stated in the body; the rest are in the appendix
 CONCENTRATED = 60.0  # a market above this share of departures is a concentration

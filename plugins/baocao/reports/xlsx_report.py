@@ -50,9 +50,10 @@ from baocao.sheet_print import (
     new_workbook,
     print_setup,
 )
+from baocao.statuses import SubmissionStatus
 from baocao.timezone import VN_TZ
 from baocao.vn_numbers import NotANumber, parse_vn_number
-from baocao.warehouse.readmodels import STATUS_LABELS, completeness
+from baocao.warehouse.readmodels import completeness
 
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -610,7 +611,7 @@ def _status_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") ->
         put(ws, r, 1, r - 4)
         put(ws, r, 2, s.unit.name, wrap=True)
         put(ws, r, 3, s.unit.code)
-        put(ws, r, 4, STATUS_LABELS[s.status], wrap=True)
+        put(ws, r, 4, SubmissionStatus(s.status).label, wrap=True)
         put(ws, r, 5, _local(s.received_at), fmt=DATE_FMT)
         put(ws, r, 6, s.version, fmt=COUNT_FMT)
         put(ws, r, 7, s.files, fmt=COUNT_FMT)
@@ -619,8 +620,9 @@ def _status_sheet(wb: Workbook, data: ReportData, sub: str, notice: str = "") ->
         put(ws, 5, 2, NONE_TEXT)
     comp = completeness(data.statuses)
     r = ws.max_row + 2
+    counted = [(SubmissionStatus(key).label, key) for key in ("on_time", "late", "missing")]
     for label, key in (("Số đơn vị phải báo cáo", "expected"), ("Đã báo cáo", "received"),
-                       ("Đúng hạn", "on_time"), ("Muộn", "late"), ("Chưa báo cáo", "missing"),
+                       *counted,
                        ("Tỷ lệ đầy đủ", "completeness"), ("Tỷ lệ đúng hạn", "timeliness")):
         put(ws, r, 2, label, bold=True)
         if key in ("completeness", "timeliness"):

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, bindparam, text
 
 from baocao.periods import Period
 from baocao.programme import Indicator, Programme, Unit
-from baocao.timezone import VN_TZ
+from baocao.statuses import SubmissionStatus
+from baocao.timezone import to_local
 
 Key = tuple[str, str, str]
 
@@ -112,26 +113,20 @@ class UnitStatus:
     @property
     def label(self) -> str:
         """The Vietnamese status as the status page shows it ('Nộp muộn (ngày 23/06/2026)')."""
-        if self.status == "late" and self.received_at:
-            return f"{STATUS_LABELS['late']} (ngày {self.received_at.astimezone(VN_TZ):%d/%m/%Y})"
-        return STATUS_LABELS[self.status]
+        return SubmissionStatus(self.status).label_on(self.received_at)
 
     @property
     def note(self) -> str:
         """What the status alone does not say: a later correction, files refused before."""
         parts = []
         if self.corrected_at:
-            when = f"{self.corrected_at.astimezone(VN_TZ):%d/%m/%Y}"
+            when = f"{to_local(self.corrected_at):%d/%m/%Y}"
             parts.append(f"bổ sung, thay thế ngày {when}"
                          + (" (sau hạn)" if self.correction_late else ""))
         if self.refused_before:
             parts.append(f"{self.refused_before} tệp bị từ chối"
                          + (" trước đó" if self.version else ""))
         return "; ".join(parts)
-
-
-STATUS_LABELS = {"on_time": "Đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp",
-                 "returned": "Bị trả lại", "rejected": "Bị từ chối"}
 
 
 def _status_of(subs: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None,
@@ -172,24 +167,14 @@ def unit_statuses(engine: Engine, prog: Programme, period: Period) -> list[UnitS
                 if current is not None else sum(s["status"] == "rejected" for s in subs)
         out.append(UnitStatus(
             unit=unit, status=status,
-            received_at=_aware(chosen["received_at"]) if chosen else None,
+            received_at=to_local(chosen["received_at"]) if chosen else None,
             version=shown["version"] if shown else None,
             submission_id=shown["id"] if shown else None,
             receipt_path=shown["receipt_path"] if shown else "", files=len(subs),
             refused_before=refused,
-            corrected_at=_aware(corrected["received_at"]) if corrected else None,
+            corrected_at=to_local(corrected["received_at"]) if corrected else None,
             correction_late=bool(corrected["late"]) if corrected else False))
     return out
-
-
-def _aware(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(VN_TZ)
 
 
 def completeness(statuses: list[UnitStatus]) -> dict[str, float | int]:
@@ -217,7 +202,7 @@ def latest_submissions(engine: Engine, prog: Programme,
     """Each unit's most recently received file for the period (any outcome), by unit code."""
     latest: dict[str, dict[str, Any]] = {}
     for r in query(engine, "submission_status", programme=prog.code, period=period.code):
-        latest.setdefault(r["unit_code"], {**r, "received_at": _aware(r["received_at"])})
+        latest.setdefault(r["unit_code"], {**r, "received_at": to_local(r["received_at"])})
     return latest
 
 
