@@ -32,7 +32,7 @@ def dags(airflow_db):
 
 @pytest.fixture(scope="module")
 def demo_run(dags, programme, tmp_root):
-    from baocao.pipeline import seed_demo
+    from baocao.demo import seed_demo
 
     seeded = seed_demo("lang-son", PERIOD)
     run = dags["baocao_intake"].test(run_conf={"programme": "lang-son"})
@@ -94,7 +94,8 @@ def test_receipts_and_archive(demo_run, tmp_root):
 def test_rerun_changes_nothing(demo_run, dags, programme):
     import sqlalchemy as sa
 
-    from baocao.pipeline import engine, seed_demo
+    from baocao.demo import seed_demo
+    from baocao.pipeline import engine
 
     def snapshot():
         with engine().connect() as conn:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from baocao.forms import META_SHEET, build_form
 from baocao.parsing import parse_submission
-from baocao.pipeline import periods_to_publish, publish_forms
+from baocao.publishing import periods_to_publish, publish_forms
 
 PERIOD = "2026-H1"
 SMALL = "2023-Y"  # before the 2025 reorganisation: 27 units instead of 80 (faster runs)
@@ -114,7 +114,7 @@ def test_period_param_wins_and_is_checked():
 def test_forms_dag_publishes_into_the_bucket(airflow_db, programme):
     from airflow.dag_processing.dagbag import DagBag
 
-    from baocao.intake import programme_root
+    from baocao.bucket import programme_root
 
     bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags" /
                                 "baocao_forms.py"))

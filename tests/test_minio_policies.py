@@ -270,7 +270,7 @@ def test_each_unit_reads_exactly_its_published_form_and_the_instructions(tmp_pat
     """Against the bucket layout the pipeline really writes (``publish_forms``)."""
     from airflow.sdk import ObjectStoragePath
 
-    from baocao.pipeline import publish_forms
+    from baocao.publishing import publish_forms
 
     bucket = ObjectStoragePath(f"file://{tmp_path}/bucket")
     publish_forms("lang-son", "2026-H1", root=bucket / "lang-son")

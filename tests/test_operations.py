@@ -183,10 +183,9 @@ def test_return_flow_end_to_end(live, programme, capsys):
     engine, root = live
     period = programme.period(PERIOD)
     unit = [u for u in programme.expected_units(period) if u.kind == "commune"][0]
-    from baocao.demo import demo_values
-    from baocao.pipeline import _first_cell
+    from baocao.demo import demo_values, first_cell
 
-    cell = _first_cell(programme, unit, "W_OVERSTAY", "", "")
+    cell = first_cell(programme, unit, "W_OVERSTAY", "", "")
     wrong = demo_values(programme, unit, period)[("W_OVERSTAY", "", "")] + 5
     _drop(root, unit.code, "bc.xlsx",
           fill_form(programme, unit, period, overrides={("workers", cell): wrong}), ON_TIME)

@@ -30,9 +30,10 @@ SECTIONS = ["I. CÔNG TÁC LÃNH ĐẠO, CHỈ ĐẠO, TRIỂN KHAI THỰC HIỆ
 def rendered(tmp_path_factory):
     """Per programme: its demo period through seed_demo and the intake (own warehouse and
     bucket), the draft .docx and its PDF pages."""
+    from baocao.bucket import programme_root
     from baocao.config import settings
-    from baocao.intake import programme_root, run_intake
-    from baocao.pipeline import seed_demo
+    from baocao.demo import seed_demo
+    from baocao.intake import run_intake
     from baocao.preview import page_texts, to_pdf
     from baocao.warehouse.db import get_engine, migrate
     from baocao.warehouse.merge import sync_programme

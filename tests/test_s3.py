@@ -15,16 +15,17 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from _moto import MotoS3, free_port
 
+from baocao.timezone import VN_TZ
+
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow]
 PERIOD = "2026-H1"
 DAGS = Path(__file__).resolve().parents[1] / "dags"
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
 CONN_ID = "baocao_s3_test"
 MOTO = MotoS3(free_port())
 # Defined at import time, before anything builds an ObjectStoragePath with this conn_id
@@ -113,14 +114,14 @@ def dags(airflow_db):
 @pytest.fixture(scope="module")
 def file_run(pg_schemas, tmp_path_factory):
     """The reference: the same demo period through the pipeline on a ``file://`` bucket."""
-    from baocao import pipeline
+    from baocao import demo, pipeline
 
     tmp = tmp_path_factory.mktemp("file-run")
     url = pg_schemas()
     with configured(warehouse_url=url, bucket_url=f"file://{tmp / 'bucket'}",
                     outbox_url=f"file://{tmp / 'outbox'}"):
         pipeline.prepare_warehouse("lang-son")
-        pipeline.seed_demo("lang-son", PERIOD)
+        demo.seed_demo("lang-son", PERIOD)
         summary = pipeline.intake_inbox("lang-son", "file-run")
     return summary, warehouse_snapshot(url)
 
@@ -128,12 +129,12 @@ def file_run(pg_schemas, tmp_path_factory):
 @pytest.fixture(scope="module")
 def s3_run(moto, dags, pg_schemas):
     """The demo period through both DAGs with the bucket and the outbox on S3."""
-    from baocao import pipeline
+    from baocao import demo
 
     cfg = s3_settings(moto, pg_schemas(), "e2e")
     bucket = cfg["bucket_url"].removeprefix("s3://")
     with configured(**cfg):
-        seeded = pipeline.seed_demo("lang-son", PERIOD)
+        seeded = demo.seed_demo("lang-son", PERIOD)
         listed = moto.client().list_objects_v2(Bucket=bucket,
                                                Prefix="lang-son/inbox/")["Contents"]
         # keys relative to the programme's folder, as the warehouse records them
@@ -192,14 +193,14 @@ def test_s3_received_at_is_the_upload_time(s3_run, programme):
 
 
 def test_s3_second_run_changes_nothing(s3_run, dags, moto):
-    from baocao import pipeline
+    from baocao import demo
 
     cfg, seeded, arrivals = s3_run
     bucket = cfg["bucket_url"].removeprefix("s3://")
     before = warehouse_snapshot(cfg["warehouse_url"])
     receipts = set(moto.keys(bucket, "lang-son/receipts/"))
     with configured(**cfg):
-        pipeline.seed_demo("lang-son", PERIOD)
+        demo.seed_demo("lang-son", PERIOD)
         run = dags["baocao_intake"].test(run_conf={"programme": "lang-son"})
         assert run.state == "success"
     assert warehouse_snapshot(cfg["warehouse_url"]) == before

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from baocao.config import settings
-from baocao.pipeline import draft_periods, due_finals
+from baocao.reports.scheduling import draft_periods, due_finals
 
 PERIOD = "2026-H1"
 

@@ -173,7 +173,9 @@ def test_unit_data_is_escaped(seeded, use_warehouse):
 def test_page_and_cli_show_the_same(seeded, use_warehouse, capsys):
     from baocao.cli import main
     from baocao.status_page import status_page
-    from baocao.warehouse.readmodels import STATUS_LABELS
+    from baocao.statuses import unit_labels
+
+    STATUS_LABELS = unit_labels()
 
     url, bucket, _roles = seeded
     use_warehouse(url, bucket)
@@ -223,7 +225,7 @@ def test_app_serves_page_form_and_receipts(seeded, use_warehouse, monkeypatch):
     def unreachable(*_args, **_kwargs):
         raise OSError("bucket down")
 
-    monkeypatch.setattr("baocao.intake.bucket_root", unreachable)
+    monkeypatch.setattr("baocao.bucket.bucket_root", unreachable)
     r = client.get(f"/{href}")
     assert r.status_code == 503 and "Không đọc được phiếu tiếp nhận" in r.text
     assert client.get("/", follow_redirects=False).headers["location"] == "status"

@@ -11,9 +11,12 @@ import pytest
 
 from baocao.demo import fill_form
 from baocao.parsing import parse_submission
+from baocao.statuses import unit_labels
 from baocao.warehouse.db import get_engine, migrate
 from baocao.warehouse.merge import FileInfo, record_submission, sync_programme
-from baocao.warehouse.readmodels import STATUS_LABELS, unit_statuses
+from baocao.warehouse.readmodels import unit_statuses
+
+STATUS_LABELS = unit_labels()
 
 PERIOD = "2026-H1"
 
@@ -33,9 +36,9 @@ def _send(engine, prog, unit, when: datetime, accepted: bool = True, late: bool 
     period = prog.period(PERIOD)
     overrides = None
     if overstay is not None:
-        from baocao.pipeline import _first_cell
+        from baocao.demo import first_cell
 
-        overrides = {("workers", _first_cell(prog, unit, "W_OVERSTAY", "", "")): overstay}
+        overrides = {("workers", first_cell(prog, unit, "W_OVERSTAY", "", "")): overstay}
     data = fill_form(prog, unit, period, overrides=overrides)
     parsed = parse_submission(data, prog, unit.code)
     record_submission(engine, prog, parsed, FileInfo(

@@ -147,7 +147,7 @@ def cmd_move_old_layout(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from baocao.pipeline import seed_demo
+    from baocao.demo import seed_demo
 
     print(json.dumps(seed_demo(args.programme or settings().default_programme, args.period),
                      ensure_ascii=False))
@@ -191,10 +191,10 @@ def cmd_forms(args) -> int:
 
 def cmd_return(args) -> int:
     """Return an accepted submission to its unit for correction, with a reason."""
-    from baocao.pipeline import return_submission
+    from baocao.pipeline import engine
+    from baocao.returns import return_submission
 
-    out = return_submission(args.programme or settings().default_programme,
-                            args.submission, args.reason)
+    out = return_submission(engine(), _prog(args), args.submission, args.reason)
     print(f"Đã trả lại báo cáo số {out['submission']} của {out['unit']} ({out['period']}); "
           f"phiếu: {out['receipt']}" + ("; đã gửi thư cho đơn vị" if out["mailed"] else ""))
     return 0

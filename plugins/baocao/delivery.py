@@ -18,21 +18,12 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from baocao.bucket import outbox_root
 from baocao.programme import Programme
 
 log = logging.getLogger(__name__)
 FOLDER = {"draft": "du-thao", "final": "chinh-thuc"}
 KIND_TEXT = {"draft": "Dự thảo", "final": "Chính thức"}
-
-
-def outbox_root(url: str | None = None, conn_id: str | None = None):
-    """The outbox as an ObjectStoragePath (``file://`` by default, ``s3://`` in production)."""
-    from airflow.sdk import ObjectStoragePath
-
-    from baocao.config import settings
-
-    cfg = settings()
-    return ObjectStoragePath(url or cfg.outbox_url, conn_id=conn_id or cfg.bucket_conn_id)
 
 
 def store(root, rel: str, data: bytes) -> str:

@@ -6,16 +6,24 @@ late file, one unit missing) make the demo show every outcome.
 
 from __future__ import annotations
 
+import logging
+import os
 import random
+import time
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from typing import Any
 
 from openpyxl import load_workbook
 
-from baocao.forms import TASK_STATUSES, build_form, save_stable, workbook_layouts
+from baocao import layout
+from baocao.bucket import programme_root
+from baocao.forms import TASK_STATUSES, build_form, save_stable, sheet_layout, workbook_layouts
 from baocao.periods import Period
-from baocao.programme import TOTAL, Programme, Unit
+from baocao.programme import TOTAL, Programme, Unit, load_programme
+
+log = logging.getLogger(__name__)
 
 
 def _rng(*parts: str) -> random.Random:
@@ -137,3 +145,70 @@ def fill_form(prog: Programme, unit: Unit, period: Period,
             if sheet == lay.sheet:
                 ws[addr] = raw
     return save_stable(wb, datetime(period.year, period.deadline.month, 1))
+
+
+def seed_demo(programme: str, period: str) -> dict[str, Any]:
+    """Drop a demo period's filled forms into the inbox, with realistic arrival times.
+
+    Every expected unit but the last reports; one file has errors, one arrives after the
+    deadline, one unit sends a corrected second version. Arrival times are set as the files'
+    modification times, which a ``file://`` bucket keeps.
+    """
+    prog = load_programme(programme)
+    per = prog.period(period)
+    units = prog.expected_units(per)
+    locals_ = [u for u in units if prog.is_local(u)]
+    bad = locals_[1] if len(locals_) > 1 else units[1]
+    late = locals_[2] if len(locals_) > 2 else units[2]
+    twice = locals_[3] if len(locals_) > 3 else units[3]
+    missing = units[-1]
+    root = programme_root(prog.code)
+    deadline = datetime.combine(per.deadline, datetime.min.time(), UTC) - timedelta(hours=7)
+    dropped = []
+    for n, unit in enumerate(units):
+        if unit is missing:
+            continue
+        arrive = deadline - timedelta(days=1 + n % 5, hours=n % 9, minutes=7 * n % 60)
+        files: list[tuple[str, bytes, datetime]] = []
+        name = f"Báo cáo {per.title} - {unit.name}.xlsx"
+        if unit is bad:
+            ind_cell = first_cell(prog, unit, "W_DEP", "JP", "women")
+            files.append((name, fill_form(prog, unit, per, overrides={
+                ("workers", ind_cell): 999999, ("workers", first_cell(
+                    prog, unit, "W_COUNSELLED", "", "")): "khoảng 50"}), arrive))
+        elif unit is late:
+            files.append((name, fill_form(prog, unit, per),
+                          deadline + timedelta(days=3, hours=2)))
+        elif unit is twice:
+            wrong = demo_values(prog, unit, per)[("W_OVERSTAY", "", "")] + 5
+            first = fill_form(prog, unit, per, overrides={
+                ("workers", first_cell(prog, unit, "W_OVERSTAY", "", "")): wrong})
+            files.append((f"Báo cáo {per.title} (lần 1).xlsx", first,
+                          arrive - timedelta(days=2)))
+            files.append((f"Báo cáo {per.title} (bổ sung).xlsx", fill_form(prog, unit, per),
+                          arrive))
+        else:
+            files.append((name, fill_form(prog, unit, per), arrive))
+        for fname, data, when in files:
+            path = root / layout.unit_inbox(unit.code) / fname
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            if root.protocol == "file":
+                os.utime(path.path, (when.timestamp(), when.timestamp()))
+            elif len(files) > 1:  # an object store stamps the upload (1 s): keep the order
+                time.sleep(1.1)
+            dropped.append(str(path))
+    log.info("demo: %d files for %d of %d expected units (missing: %s, with errors: %s, "
+             "late: %s, resubmitted: %s)", len(dropped), len(units) - 1, len(units),
+             missing.code, bad.code, late.code, twice.code)
+    return {"files": len(dropped), "missing": missing.code, "bad": bad.code,
+            "late": late.code, "resubmitted": twice.code}
+
+
+def first_cell(prog: Programme, unit: Unit, indicator: str, row: str, col: str) -> str:
+    """The address of the input cell of ``indicator`` at (``row``, ``col``) in the unit's form."""
+    ind = prog.indicator(indicator)
+    for spec in sheet_layout(prog, ind.sheet, unit).cells:
+        if (spec.indicator, spec.row, spec.col) == (indicator, row, col):
+            return spec.address
+    raise KeyError(indicator)

@@ -50,7 +50,8 @@ def inbox_urls() -> list[tuple[str, str]]:
 
 def list_inboxes(urls: list[tuple[str, str]]) -> Listing:
     """Every waiting file under ``urls`` (lock, hidden and partial files skipped)."""
-    from baocao.intake import IGNORED_PREFIXES, bucket_root
+    from baocao.bucket import bucket_root
+    from baocao.layout import IGNORED_PREFIXES
 
     out: Listing = {}
     for label, url in urls:

@@ -33,6 +33,7 @@ RECEIPTS = "receipts"
 TEMPLATES = "templates"
 ARCHIVE = "archive"
 RESERVED = frozenset({INBOX, RECEIPTS, TEMPLATES, ARCHIVE})
+IGNORED_PREFIXES = ("~$", ".", "_")  # Excel lock files, hidden and partial uploads
 PLACEHOLDER = "{programme}"
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -98,6 +99,13 @@ def bucket_name(programme: str, bucket_url: str | None = None) -> str:
         return rest.partition("/")[0]
     shared = shared_bucket_url(bucket_url)
     return (shared or root).partition("://")[2] or root
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a file or folder name safe in any bucket: letters (Vietnamese included),
+    digits and `` ._-()`` kept, anything else "_", at most 150 characters."""
+    keep = "".join(ch if ch.isalnum() or ch in " ._-()" else "_" for ch in name)
+    return keep.strip()[:150] or "tep"
 
 
 # ----- relative to a programme's root --------------------------------------------------------

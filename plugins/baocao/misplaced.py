@@ -13,13 +13,14 @@ before. Programme folders, and folders of programmes switched off, are never tou
 from __future__ import annotations
 
 import logging
-import unicodedata
-from datetime import UTC, datetime
 from typing import Any
 
 from baocao import layout
+from baocao.bucket import arrival_time, bucket_root, move, relative
 from baocao.programme import Programme, ProgrammeError, load_programme
-from baocao.timezone import VN_TZ
+from baocao.statuses import Outcome
+from baocao.text import nfc
+from baocao.timezone import local_now, to_local
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +51,14 @@ def where_to_drop(progs: list[Programme], unit_code: str) -> str:
         text += ("Đề nghị gửi lại tệp vào thư mục của chương trình mà báo cáo thuộc về: "
                  + "; hoặc ".join(places) + ". Phiếu tiếp nhận được trả vào thư mục "
                  "receipts/ cùng cấp với thư mục inbox/ đó.")
-    return unicodedata.normalize("NFC", text)
+    return nfc(text)
 
 
 def sweep_misplaced(programmes: list[str], bucket_url: str | None = None
                     ) -> list[dict[str, Any]]:
     """Answer and archive every file in the shared root's old places; what was done."""
-    from baocao.intake import (
-        IGNORED_PREFIXES,
-        _copy_then_delete,
-        _mtime,
-        _rel,
-        _safe,
-        _unit_name,
-        _write_receipt,
-        bucket_root,
-        read_capped,
-        sweep_unroutable,
-    )
-    from baocao.receipts import ReceiptData
+    from baocao.intake import read_capped, sweep_unroutable
+    from baocao.receipts import ReceiptData, write_receipt
 
     shared = layout.shared_bucket_url(bucket_url)
     if shared is None:
@@ -92,24 +82,24 @@ def sweep_misplaced(programmes: list[str], bucket_url: str | None = None
         having = [p for p in progs if p.units_by_code(unit_code)]
         prog = (having or progs)[0]
         for f in sorted(unit_dir.rglob("*"), key=str):
-            if not f.is_file() or f.name.startswith(IGNORED_PREFIXES):
+            if not f.is_file() or f.name.startswith(layout.IGNORED_PREFIXES):
                 continue
-            rel = f"{layout.unit_inbox(unit_code)}{_rel(f, unit_dir)}"
-            name = unicodedata.normalize("NFC", f.name)
+            rel = f"{layout.unit_inbox(unit_code)}{relative(f, unit_dir)}"
+            name = nfc(f.name)
             try:
                 _data, checksum, _size = read_capped(f)
-                received = _mtime(f)
-                stamp = received.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
-                unit = _safe(unit_code)
-                receipt = layout.receipt_file(unit, _safe(name.rsplit(".", 1)[0]), checksum,
-                                              "sai-thu-muc")
-                _write_receipt(root, receipt, prog, ReceiptData(
-                    status="rejected", unit_code=unit_code,
-                    unit_name=_unit_name(prog, unit_code), file_name=name,
-                    checksum=checksum, received_at=received, processed_at=datetime.now(UTC),
+                received = arrival_time(f)
+                stamp = to_local(received).strftime("%Y%m%dT%H%M%S")
+                unit = layout.safe_name(unit_code)
+                stem = layout.safe_name(name.rsplit(".", 1)[0])
+                receipt = layout.receipt_file(unit, stem, checksum, "sai-thu-muc")
+                write_receipt(root, receipt, prog, ReceiptData(
+                    status=Outcome.REJECTED, unit_code=unit_code,
+                    unit_name=prog.unit_name(unit_code), file_name=name,
+                    checksum=checksum, received_at=received, processed_at=local_now(),
                     reason=where_to_drop(progs, unit_code)))
-                archive = layout.archive_misplaced(unit, stamp, _safe(name))
-                _copy_then_delete(f, root / archive)
+                archive = layout.archive_misplaced(unit, stamp, layout.safe_name(name))
+                move(f, root / archive)
             except Exception:  # noqa: BLE001 - stays where it is; tried again next run
                 log.exception("%s: in the old inbox and could not be answered", rel)
                 continue
@@ -136,8 +126,6 @@ def migrate_old_layout(programme: str, bucket_url: str | None = None,
     import os
     import shutil
 
-    from baocao.intake import bucket_root
-
     shared = layout.shared_bucket_url(bucket_url)
     if shared is None:
         raise ValueError("each programme has a bucket of its own: there is no old layout "
@@ -150,7 +138,7 @@ def migrate_old_layout(programme: str, bucket_url: str | None = None,
         if not folder.exists():
             continue
         for f in sorted((p for p in folder.rglob("*") if p.is_file()), key=str):
-            rel = f"{top}/{_rel_to(f, folder)}"
+            rel = f"{top}/{relative(f, folder)}"
             dst = dst_root / rel
             if dst.exists():
                 same = dst.read_bytes() == f.read_bytes()
@@ -172,6 +160,3 @@ def migrate_old_layout(programme: str, bucket_url: str | None = None,
              programme, len(done["moved"]), len(done["same"]), len(done["conflicts"]))
     return done
 
-
-def _rel_to(path, parent) -> str:
-    return str(path.path)[len(str(parent.path)):].lstrip("/")

@@ -7,7 +7,6 @@ not a number) are collected as ``Problem`` lines, never raised: a file gets all 
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +22,7 @@ from baocao.forms import (
 )
 from baocao.periods import Period, collecting_period
 from baocao.programme import TOTAL, Programme, Unit
+from baocao.text import clean
 from baocao.timezone import local_date
 from baocao.vn_numbers import NotANumber, format_vn_number, parse_vn_number
 from baocao.workbook import UnreadableWorkbook, Workbook
@@ -100,10 +100,6 @@ def _sheet(code: str) -> str:
     return SHEET_TITLES[code][0]
 
 
-def nfc(text: Any) -> str:
-    return unicodedata.normalize("NFC", str(text)).strip()
-
-
 def _show(raw: Any) -> str:
     """A cell's content as a Vietnamese reader sees it: 3.0 as 3, 1234.5 as 1.234,5."""
     if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e16:
@@ -113,7 +109,7 @@ def _show(raw: Any) -> str:
     elif isinstance(raw, float) and raw == raw and abs(raw) != float("inf"):
         exact = Decimal(repr(raw))
         raw = format_vn_number(exact, max(0, -int(exact.as_tuple().exponent)))
-    text = nfc(raw) if raw is not None else "(trống)"
+    text = clean(raw) if raw is not None else "(trống)"
     return text[:80] + ("…" if len(text) > 80 else "")
 
 
@@ -205,7 +201,7 @@ def read_meta(wb: Workbook) -> dict[str, str] | None:
     if META_SHEET not in wb.sheet_names:
         return None
     cells = wb.values(META_SHEET)
-    return {nfc(cells[f"A{r}"]): nfc(cells.get(f"B{r}", ""))
+    return {clean(cells[f"A{r}"]): clean(cells.get(f"B{r}", ""))
             for r in range(1, 50) if f"A{r}" in cells}
 
 
@@ -264,7 +260,7 @@ def _number(raw: Any) -> Decimal | None:
         if raw != raw or raw in (float("inf"), float("-inf")):
             raise NotANumber(str(raw))
         return Decimal(str(raw))
-    text = nfc(raw)
+    text = clean(raw)
     if not text:
         return None
     return parse_vn_number(text)
@@ -352,7 +348,7 @@ def _read_cells(cells: list[CellSpec], values: dict[str, Any], formulas: dict[st
 
 def _text(values: dict[str, Any], addr: str) -> str:
     raw = values.get(addr)
-    return nfc(raw)[:MAX_TEXT] if raw is not None else ""
+    return clean(raw)[:MAX_TEXT] if raw is not None else ""
 
 
 def _read_tasks(lay, values: dict[str, Any], sub: ParsedSubmission) -> None:

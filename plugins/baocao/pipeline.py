@@ -7,9 +7,7 @@ JSON-able values for XCom.
 from __future__ import annotations
 
 import logging
-import os
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from baocao import layout
@@ -103,7 +101,8 @@ def prepare_warehouse(programme: str) -> dict[str, Any]:
 
 def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
     """Process every file waiting in the inbox; a summary for XCom and the logs."""
-    from baocao.intake import bucket_root, programme_root, run_intake
+    from baocao.bucket import bucket_root, programme_root
+    from baocao.intake import run_intake
     from baocao.receipts import mail_receipts
     from baocao.validation import Validator
 
@@ -221,122 +220,6 @@ def send_reminders(programme: str, day: str | None = None) -> list[dict[str, Any
     return out
 
 
-def return_submission(programme: str, submission_id: int, reason: str) -> dict[str, Any]:
-    """Return an accepted current submission for correction: it stops counting, the unit gets
-    a receipt saying why (and a mail when it has an address); the history keeps both."""
-    from baocao.intake import _aware, _safe, _unit_name, _write_receipt, programme_root
-    from baocao.mailer import send_once
-    from baocao.receipts import ReceiptData
-    from baocao.warehouse.merge import return_submission as mark_returned
-    from baocao.warehouse.merge import set_receipt
-
-    reason = " ".join(reason.split())
-    if not reason:
-        raise ValueError("a reason is required (it is sent to the unit)")
-    prog = load_programme(programme)
-    sub = mark_returned(engine(), submission_id, reason, prog.code)
-    now = datetime.now(UTC)
-    per = prog.period(sub.period)
-    stem = _safe(sub.file_name.rsplit(".", 1)[0])
-    rel = layout.receipt_file(_safe(sub.unit_code), stem, sub.checksum, "tra-lai")
-    data = ReceiptData(status="returned", unit_code=sub.unit_code,
-                       unit_name=_unit_name(prog, sub.unit_code), file_name=sub.file_name,
-                       checksum=sub.checksum, received_at=_aware(sub.received_at),
-                       processed_at=now, period_title=per.title,
-                       deadline=f"{per.deadline:%d/%m/%Y}", version=sub.version, reason=reason)
-    _write_receipt(programme_root(prog.code), rel, prog, data)
-    set_receipt(engine(), submission_id, rel)
-    mailed = False
-    emails = [e for u in prog.units_by_code(sub.unit_code) for e in u.emails]
-    if emails:
-        try:
-            from baocao.receipts import render_receipt
-
-            mailed = send_once(engine(), prog.code, per.code, "return", str(submission_id),
-                               emails, f"Báo cáo {per.title} bị trả lại để chỉnh sửa",
-                               render_receipt(prog, data))
-        except Exception:  # noqa: BLE001 - the receipt is in the bucket; report, don't undo
-            log.exception("submission %s returned, but the mail to %s failed", submission_id,
-                          emails)
-    log.info("submission %s of %s %s returned: %s", submission_id, sub.unit_code, sub.period,
-             reason)
-    return {"submission": submission_id, "unit": sub.unit_code, "period": sub.period,
-            "receipt": rel, "mailed": mailed}
-
-
-def seed_demo(programme: str, period: str) -> dict[str, Any]:
-    """Drop a demo period's filled forms into the inbox, with realistic arrival times.
-
-    Every expected unit but the last reports; one file has errors, one arrives after the
-    deadline, one unit sends a corrected second version. Arrival times are set as the files'
-    modification times, which a ``file://`` bucket keeps.
-    """
-    from baocao.demo import fill_form
-    from baocao.intake import programme_root
-
-    prog = load_programme(programme)
-    per = prog.period(period)
-    units = prog.expected_units(per)
-    locals_ = [u for u in units if prog.is_local(u)]
-    bad = locals_[1] if len(locals_) > 1 else units[1]
-    late = locals_[2] if len(locals_) > 2 else units[2]
-    twice = locals_[3] if len(locals_) > 3 else units[3]
-    missing = units[-1]
-    root = programme_root(prog.code)
-    deadline = datetime.combine(per.deadline, datetime.min.time(), UTC) - timedelta(hours=7)
-    dropped = []
-    for n, unit in enumerate(units):
-        if unit is missing:
-            continue
-        arrive = deadline - timedelta(days=1 + n % 5, hours=n % 9, minutes=7 * n % 60)
-        files: list[tuple[str, bytes, datetime]] = []
-        name = f"Báo cáo {per.title} - {unit.name}.xlsx"
-        if unit is bad:
-            ind_cell = _first_cell(prog, unit, "W_DEP", "JP", "women")
-            files.append((name, fill_form(prog, unit, per, overrides={
-                ("workers", ind_cell): 999999, ("workers", _first_cell(
-                    prog, unit, "W_COUNSELLED", "", "")): "khoảng 50"}), arrive))
-        elif unit is late:
-            files.append((name, fill_form(prog, unit, per),
-                          deadline + timedelta(days=3, hours=2)))
-        elif unit is twice:
-            from baocao.demo import demo_values
-
-            wrong = demo_values(prog, unit, per)[("W_OVERSTAY", "", "")] + 5
-            first = fill_form(prog, unit, per, overrides={
-                ("workers", _first_cell(prog, unit, "W_OVERSTAY", "", "")): wrong})
-            files.append((f"Báo cáo {per.title} (lần 1).xlsx", first,
-                          arrive - timedelta(days=2)))
-            files.append((f"Báo cáo {per.title} (bổ sung).xlsx", fill_form(prog, unit, per),
-                          arrive))
-        else:
-            files.append((name, fill_form(prog, unit, per), arrive))
-        for fname, data, when in files:
-            path = root / layout.unit_inbox(unit.code) / fname
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            if root.protocol == "file":
-                os.utime(path.path, (when.timestamp(), when.timestamp()))
-            elif len(files) > 1:  # an object store stamps the upload (1 s): keep the order
-                time.sleep(1.1)
-            dropped.append(str(path))
-    log.info("demo: %d files for %d of %d expected units (missing: %s, with errors: %s, "
-             "late: %s, resubmitted: %s)", len(dropped), len(units) - 1, len(units),
-             missing.code, bad.code, late.code, twice.code)
-    return {"files": len(dropped), "missing": missing.code, "bad": bad.code,
-            "late": late.code, "resubmitted": twice.code}
-
-
-def _first_cell(prog, unit, indicator: str, row: str, col: str) -> str:
-    from baocao.forms import sheet_layout
-
-    ind = prog.indicator(indicator)
-    for spec in sheet_layout(prog, ind.sheet, unit).cells:
-        if (spec.indicator, spec.row, spec.col) == (indicator, row, col):
-            return spec.address
-    raise KeyError(indicator)
-
-
 def report_targets(programme: str = "", period: str = "", asset_events: Any = None
                    ) -> list[dict[str, Any]]:
     """What a draft-report run renders, one item per programme (each becomes its own task):
@@ -360,23 +243,13 @@ def report_targets(programme: str = "", period: str = "", asset_events: Any = No
     return [{"programme": code, "periods": None} for code in active_programmes()]
 
 
-DRAFT_DAYS_BEFORE = 7  # the daily drafts of the last week before each deadline
-
-
-def draft_periods(prog, day: date) -> list[str]:
-    """Periods whose deadline is 1 to ``DRAFT_DAYS_BEFORE`` days after ``day`` (the daily
-    drafts of the last week; with the common deadlines: 13-19 June and 14-20 December)."""
-    from baocao.periods import candidate_periods
-
-    return [p.code for p in candidate_periods(prog, range(day.year, day.year + 2))
-            if 1 <= (p.deadline - day).days <= DRAFT_DAYS_BEFORE]
-
-
 def render_drafts(programme: str, periods: list[str] | None = None,
                   logical_date: datetime | None = None) -> list[dict[str, Any]]:
     """Render the drafts of ``periods`` (None: those ``draft_periods`` gives for the run's
     local date), each dated by its data (``data_date``), so a late or repeated run of the
     same data writes nothing new."""
+    from baocao.reports.scheduling import draft_periods
+
     prog = load_programme(programme)
     codes = periods if periods is not None else draft_periods(prog, local_date(logical_date))
     if not codes:
@@ -385,48 +258,24 @@ def render_drafts(programme: str, periods: list[str] | None = None,
     return [render_reports(prog.code, prog.period(code).code, kind="draft") for code in codes]
 
 
-def due_finals(prog, day: date) -> list[str]:
-    """Periods whose final is due on ``day``: deadline reached, and late files still taken
-    (deadline plus grace days not passed), so a run missed on the deadline day catches up."""
-    from baocao.periods import candidate_periods
-
-    return [p.code for p in candidate_periods(prog, range(day.year - 1, day.year + 1))
-            if p.deadline <= day <= p.closes]
-
-
 def render_finals(programme: str, period: str = "", logical_date: datetime | None = None
                   ) -> list[dict[str, Any]]:
     """The finals of every period due on the run's local date (or of ``period``): rendered
     once; a period that has a final already keeps it (a late correction is made final by a
     manual run with the ``period`` param, which writes version 2 if the content changed)."""
+    from baocao.reports.scheduling import due_finals, latest_output
+
     prog = load_programme(programme)
     if period:
         return [render_reports(prog.code, prog.period(period).code, kind="final")]
     day = local_date(logical_date)
     out = []
     for code in due_finals(prog, day):
-        existing = _latest_output(prog.code, code, "final")
+        existing = latest_output(engine(), prog.code, code, "final")
         out.append(existing or render_reports(prog.code, code, kind="final"))
     if not out:
         log.info("finals %s: none due on %s", prog.code, day)
     return out
-
-
-def _latest_output(programme: str, period: str, kind: str) -> dict[str, Any] | None:
-    """The latest kept version of a report as ``render_reports`` returns it, or None."""
-    from sqlalchemy import select
-
-    from baocao.warehouse.models import ReportOutput as R
-
-    with engine().connect() as conn:
-        row = conn.execute(select(R.__table__).where(
-            R.programme == programme, R.period == period, R.kind == kind)
-            .order_by(R.version.desc()).limit(1)).first()
-    if row is None:
-        return None
-    log.info("final %s %s: v%d kept already", programme, period, row.version)
-    return {"programme": programme, "period": period, "kind": kind, "version": row.version,
-            "digest": row.digest, "paths": dict(row.paths), "new": False}
 
 
 def email_finals(published: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -438,99 +287,7 @@ def publish_open_forms(programme: str, period: str = "",
                        logical_date: datetime | None = None) -> list[dict[str, Any]]:
     """Publish the blank forms of ``period``, or of every period open on the run's local
     date (the forms DAG's task, one per programme)."""
+    from baocao.publishing import periods_to_publish, publish_forms
+
     return [publish_forms(programme, code)
             for code in periods_to_publish(programme, period, logical_date)]
-
-
-def periods_to_publish(programme: str, period: str = "",
-                       logical_date: datetime | None = None) -> list[str]:
-    """Periods whose blank forms a publishing run writes: the param if given; else every
-    period open on the run's local date (its cut-off has started, its deadline not passed)."""
-    from baocao.periods import open_periods
-
-    prog = load_programme(programme)
-    if period:
-        return [prog.period(period).code]
-    return [p.code for p in open_periods(local_date(logical_date), prog)]
-
-
-def publish_forms(programme: str, period: str, root=None) -> dict[str, Any]:
-    """Write every expected unit's blank form to ``templates/<period>/<unit-code>.xlsx`` in
-    the bucket, with a Vietnamese ``README.txt`` listing units and drop folders.
-
-    Forms are byte-reproducible; a file whose bytes are already there is not rewritten, so a
-    re-run changes nothing. Forms of units no longer expected are kept (listed as ``stale``).
-    """
-    from baocao.forms import build_form
-    from baocao.intake import programme_root
-
-    prog = load_programme(programme)
-    per = prog.period(period)
-    root = root if root is not None else programme_root(prog.code)
-    folder = root / layout.period_templates(per.code)
-    units = prog.expected_units(per)
-    counts = {"written": 0, "updated": 0, "unchanged": 0}
-    files = {f"{u.code}.xlsx": build_form(prog, u, per) for u in units}
-    files["README.txt"] = _forms_index(prog, per, units).encode("utf-8")
-    for name, data in files.items():
-        path = folder / name
-        old = path.read_bytes() if path.exists() else None
-        if old == data:
-            counts["unchanged"] += 1
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        counts["updated" if old is not None else "written"] += 1
-    stale = sorted(p.name.removesuffix(".xlsx") for p in folder.iterdir()
-                   if p.name.endswith(".xlsx") and p.name not in files)
-    if stale:
-        log.warning("%s: forms of units no longer expected kept: %s",
-                    layout.period_templates(per.code), stale)
-    log.info("forms for %s %s: %d units; %s", prog.code, per.code, len(units), counts)
-    return {"programme": prog.code, "period": per.code, "units": len(units), **counts,
-            "stale": stale, "index": layout.forms_index(per.code)}
-
-
-def _forms_index(prog, per, units) -> str:
-    """The templates folder's README.txt (Vietnamese, NFC; no timestamp: reproducible):
-    deadline, how to fill and send (production: MinIO console and login, or ``mc cp``), where
-    the answer comes back, whom to call, and every unit with its form and drop folder."""
-    import unicodedata
-
-    from baocao.clerk_texts import (
-        cutoff_text,
-        deadline_text,
-        lead_contact,
-        receipt_where,
-        upload_steps,
-        vn_date,
-    )
-    from baocao.layout import drop_location, form_path
-    from baocao.minio_policies import unit_user
-
-    steps = ["Tải biểu mẫu của đơn vị mình: tệp <mã đơn vị>.xlsx trong thư mục này (danh "
-             "sách ở cuối tệp). Trang \"Hướng dẫn\" của biểu mẫu ghi cách điền.",
-             "Nhập số liệu vào các ô màu vàng; không thêm, xóa hoặc đổi tên trang tính.",
-             "Lưu ở dạng Excel (.xlsx), không đặt mật khẩu, không chuyển sang PDF.",
-             *upload_steps(prog), receipt_where(prog, None)]
-    lines = [
-        f"BIỂU MẪU BÁO CÁO {per.title.upper()}",
-        prog.title,
-        "",
-        f"Kỳ báo cáo {per.title}: {cutoff_text(per)}.",
-        f"Thời hạn gửi: {deadline_text(per)} (gửi trong ngày {vn_date(per.deadline)} là đúng "
-        "hạn; gửi sau ngày này vẫn được tiếp nhận nhưng bị ghi là gửi muộn).",
-        f"Phiên bản biểu mẫu: {prog.form_version}.",
-        "",
-        "CÁCH GỬI BÁO CÁO",
-        *[f"{n}. {t}" for n, t in enumerate(steps, 1)],
-    ]
-    contact = lead_contact(prog, per.deadline)
-    if contact:
-        lines += ["", f"Liên hệ khi cần hỗ trợ: {contact}."]
-    lines += ["", f"DANH SÁCH ĐƠN VỊ BÁO CÁO ({len(units)} đơn vị)"]
-    for n, u in enumerate(units, 1):
-        lines += [f"{n:>3}. {u.name} (mã {u.code}, tài khoản {unit_user(prog.code, u.code)})",
-                  f"     biểu mẫu: {form_path(prog.code, per.code, u.code)}"
-                  f"  —  gửi báo cáo vào: {drop_location(prog.code, u.code)}"]
-    return unicodedata.normalize("NFC", "\n".join(lines) + "\n")

@@ -9,7 +9,6 @@ on load by pydantic, and a broken file is refused with the file and the place na
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from baocao.periods import Period, parse_period
+from baocao.text import nfc_deep
 
 UnitKind = Literal["department", "district", "commune", "organisation"]
 ValueKind = Literal["count", "money"]
@@ -30,11 +30,6 @@ MONEY_UNIT = "triệu đồng"  # every amount of money on the forms is in milli
 
 class ProgrammeError(ValueError):
     """A programme file that cannot be used; the message names the file and the place."""
-
-
-def nfc(text: str) -> str:
-    """Return ``text`` NFC-normalised (all user-facing text is stored that way)."""
-    return unicodedata.normalize("NFC", text)
 
 
 # units list id -> (the list, code -> units); the list is held so its id is not reused
@@ -335,6 +330,12 @@ class Programme(_Model):
             hit = _UNIT_INDEX[id(self.units)] = (self.units, index)
         return list(hit[1].get(code, ()))
 
+    def unit_name(self, code: str) -> str:
+        """The unit's latest name; "Đơn vị mã <code>" for a code the programme does not know
+        (a file in an unknown unit folder is still answered by name)."""
+        found = self.units_by_code(code)
+        return max(found, key=lambda u: u.valid_from).name if found else f"Đơn vị mã {code}"
+
     def unit(self, code: str, on: date | None = None) -> Unit:
         """The unit with ``code`` active on ``on`` (or the only/latest one)."""
         found = self.units_by_code(code)
@@ -524,14 +525,6 @@ def _rule_problems(rule: Rule, inds: dict[str, Indicator],
     return [f"unknown member '{r}' of dimension '{axis}'" for r in refs if r not in allowed]
 
 
-def _deep_nfc(obj: Any) -> Any:
-    if isinstance(obj, str):
-        return nfc(obj)
-    if isinstance(obj, list):
-        return [_deep_nfc(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _deep_nfc(v) for k, v in obj.items()}
-    return obj
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -541,7 +534,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ProgrammeError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(data, dict):
         raise ProgrammeError(f"{path}: the top level must be a mapping")
-    return _deep_nfc(data)
+    return nfc_deep(data)
 
 
 def load_programme_file(path: Path | str) -> Programme:

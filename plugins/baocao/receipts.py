@@ -215,6 +215,13 @@ def render_receipt(prog: Programme, data: ReceiptData) -> str:
         lead_name=lead.name if lead else "", technical=technical)
 
 
+def write_receipt(root, rel: str, prog: Programme, data: ReceiptData) -> None:
+    """Render the receipt of ``data`` to ``rel`` below the programme's ``root``."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render_receipt(prog, data).encode("utf-8"))
+
+
 def _vn_time(value: datetime) -> str:
     return value.astimezone(VN_TZ).strftime("%H giờ %M, ngày %d/%m/%Y")
 

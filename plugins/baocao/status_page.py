@@ -256,7 +256,7 @@ def receipt_html(submission_id: int) -> str | None:
     from sqlalchemy import select
 
     from baocao import layout
-    from baocao.intake import programme_root
+    from baocao.bucket import programme_root
     from baocao.warehouse.models import Submission
 
     engine, _problem = _warehouse_problem(settings().warehouse_url)

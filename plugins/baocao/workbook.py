@@ -15,7 +15,6 @@ file declares is never used. Every message is for the sender, in Vietnamese.
 from __future__ import annotations
 
 import posixpath
-import unicodedata
 import zipfile
 import zlib
 from datetime import date, datetime, time, timedelta
@@ -25,6 +24,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from lxml import etree
+
+from baocao.text import nfc
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
@@ -87,10 +88,6 @@ class UnreadableWorkbook(ValueError):
         self.sheet, self.cell = sheet, cell
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 class _Sheet:
     """What one worksheet holds: values, formula texts and error values by cell address."""
 
@@ -126,7 +123,7 @@ class Workbook:
             rid = next((sheet.get(f"{{{ns}}}id") for ns in DOC_REL_NS
                         if sheet.get(f"{{{ns}}}id")), None)
             kind, target = rels.get(rid or "", ("", ""))
-            name = _nfc(sheet.get("name") or "")
+            name = nfc(sheet.get("name") or "")
             if kind == "worksheet" and name not in self._paths:
                 self.sheet_names.append(name)
                 self._paths[name] = target

@@ -17,8 +17,8 @@ from baocao.reports.context import (
     percent,
 )
 from baocao.statuses import task_label
+from baocao.timezone import to_local
 from baocao.vn_numbers import format_vn_money
-from baocao.warehouse import readmodels as rm
 
 NARRATIVE_KEYS = ("difficulties", "recommendations", "next_plan")
 TASK_CHARS = 110  # a task's wording is cut to this length in the appendix (.xlsx: in full)
@@ -30,7 +30,7 @@ def status_rows(data: ReportData) -> list[dict[str, str]]:
     out = []
     for i, s in enumerate(data.statuses, 1):
         out.append({"no": str(i), "unit": s.unit.name, "status": s.label,
-                    "received": f"{s.received_at.astimezone(rm.VN_TZ):%d/%m/%Y %H:%M}"
+                    "received": f"{to_local(s.received_at):%d/%m/%Y %H:%M}"
                     if s.received_at else "-",
                     "version": str(s.version) if s.version else "-",
                     "note": s.note or ""})

@@ -476,7 +476,7 @@ def empty_text(data: ReportData) -> str:
     if not data.empty:
         return ""
     # no clock reading by default: the same warehouse gives the same report (and digest)
-    when = f"{data.generated_at.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}" \
+    when = f"{to_local(data.generated_at):%H:%M ngày %d/%m/%Y}" \
         if data.generated_at else "lập báo cáo"
     files = sum(s.files for s in data.statuses)
     text = f"Đến thời điểm {when} chưa có đơn vị nào gửi báo cáo {data.period.title}"
@@ -619,7 +619,7 @@ def context(data: ReportData) -> dict[str, Any]:
     return {
         "draft": False,  # render_docx(draft=True) sets it: the marking in every page header
         "draft_text": "BẢN DỰ THẢO — " + (
-            f"số liệu đến {as_of.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}" if as_of
+            f"số liệu đến {to_local(as_of):%H:%M ngày %d/%m/%Y}" if as_of
             else "chưa có số liệu") + ", chưa phải báo cáo chính thức",
         "party": party,
         "issuer_parent": prog.issuer.parent.upper(),

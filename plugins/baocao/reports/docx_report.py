@@ -9,30 +9,19 @@ headers of the template (first page and the others), so it shows on every printe
 
 from __future__ import annotations
 
-import unicodedata
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 
 from baocao.reports.chart import departures_chart
 from baocao.reports.context import ReportData, context
+from baocao.text import nfc_deep
 
 TEMPLATE = "report.docx"
 BODY_TWIPS = 9354  # 16.5 cm: A4 portrait less the 30 + 15 mm margins
 CELL_MARGINS = 216  # twips: Word's default left + right cell margins (0.19 cm each)
 SHORT_RULE = 0.4  # the issuer's and the subject's rule: 2/5 of the longest line
 MIN_RULE = 1134  # twips (2 cm)
-
-
-def _nfc(obj: Any) -> Any:
-    if isinstance(obj, str):
-        return unicodedata.normalize("NFC", obj)
-    if isinstance(obj, list):
-        return [_nfc(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _nfc(v) for k, v in obj.items()}
-    return obj
 
 
 def template_path() -> Path:
@@ -48,7 +37,7 @@ def render_docx(data: ReportData, draft: bool = False) -> bytes:
     from docxtpl import DocxTemplate, InlineImage, Listing
 
     tpl = DocxTemplate(str(template_path()))
-    ctx = _nfc(context(data))
+    ctx = nfc_deep(context(data))
     for key in ("sign_position", "issuer_name", "issuer_parent"):
         ctx[key] = Listing(ctx[key])
     ctx["chart"] = InlineImage(tpl, BytesIO(departures_chart(data)), width=Mm(160))

@@ -11,12 +11,13 @@ Grouping is greedy in a fixed order, so the same input always gives the same gro
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+
+from baocao.text import nfc
 
 SIMILAR = 82  # token-set ratio (0-100) from which two clauses say the same thing
 MIN_WORDS = 3  # shorter fragments ("Không", "Đã báo cáo") carry no idea of their own
@@ -42,7 +43,7 @@ class TextGroup:
 
 
 def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).lower()
+    text = nfc(text).lower()
     return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
 
 

@@ -32,6 +32,7 @@ from baocao.reports.context import (
     transition_note,
     worker_rows,
 )
+from baocao.timezone import to_local
 from baocao.vn_numbers import format_vn_money
 from baocao.warehouse import readmodels as rm
 
@@ -544,7 +545,7 @@ def closing(data: ReportData) -> str:
     period = data.period
     comp = rm.completeness(data.statuses)
     as_of = data.data_as_of or data.generated_at
-    when = f", chốt lúc {as_of.astimezone(rm.VN_TZ):%H:%M ngày %d/%m/%Y}" if as_of else ""
+    when = f", chốt lúc {to_local(as_of):%H:%M ngày %d/%m/%Y}" if as_of else ""
     return (f"Số liệu trong báo cáo tính từ ngày {period.cutoff_start:%d/%m/%Y} đến ngày "
             f"{period.cutoff_end:%d/%m/%Y}{when}, tổng hợp từ báo cáo của {comp['received']}/"
             f"{comp['expected']} cơ quan, đơn vị (tỷ lệ đầy đủ "
