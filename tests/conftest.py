@@ -1,7 +1,7 @@
 """Test setup: isolated Airflow home, bucket, outbox and warehouses (SQLite and PostgreSQL).
 
 Environment is set at import time, before anything builds an ObjectStoragePath or loads
-Airflow's configuration (see TOOLCHAIN.md: connections and paths are cached per process).
+Airflow's configuration (see docs/toolchain.md: connections and paths are cached per process).
 """
 
 from __future__ import annotations

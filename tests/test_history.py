@@ -1,4 +1,4 @@
-"""Checks against the warehouse's history (DOMAIN.md section 6, warnings), on SQLite and
+"""Checks against the warehouse's history (docs/domain.md §5, warnings), on SQLite and
 PostgreSQL: year-on-year jumps of a unit's values and the lead department's total against
 the sum of the local units."""
 

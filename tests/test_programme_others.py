@@ -1,6 +1,6 @@
 """The Party-channel programmes (Hà Tĩnh, Lâm Đồng, Thái Nguyên before and after the merger).
 
-Counts are those encoded from the seeds (DOMAIN.md sections 1, 4): a change to a file that
+Counts are those encoded from the source documents (docs/domain.md §1, §3): a change to a file that
 drops a unit or a task group should fail here and be looked at.
 """
 

@@ -1,4 +1,4 @@
-"""Every content rule of the shipped programmes (DOMAIN.md section 6), one passing and one
+"""Every content rule of the shipped programmes (docs/domain.md §5), one passing and one
 failing submission each, through the real form, parser and Great Expectations suites; the
 rule checks at programme load; GX Data Docs built by the intake.
 

@@ -29,7 +29,7 @@ DAGS = Path(__file__).resolve().parents[1] / "dags"
 CONN_ID = "baocao_s3_test"
 MOTO = MotoS3(free_port())
 # Defined at import time, before anything builds an ObjectStoragePath with this conn_id
-# (TOOLCHAIN.md: a path built earlier would cache an empty connection for the process).
+# (docs/toolchain.md: a path built earlier would cache an empty connection for the process).
 os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = MOTO.connection_json()
 
 

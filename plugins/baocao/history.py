@@ -1,4 +1,4 @@
-"""Checks that need the warehouse's history (DOMAIN.md section 6, warnings)."""
+"""Checks that need the warehouse's history (docs/domain.md §5, warnings)."""
 
 from __future__ import annotations
 

@@ -100,27 +100,13 @@ def collecting_period(day: date, programme: Programme) -> Period:
 
 def period_for(day: date, programme: Programme) -> Period:
     """The latest period whose cut-off has ended on or before ``day`` (what is being reported)."""
-    candidates = []
-    for year in (day.year - 1, day.year):
-        for kind in ("H1", "Y"):
-            try:
-                p = parse_period(f"{year}-{kind}", programme)
-            except ValueError:
-                continue
-            if p.cutoff_end < day:
-                candidates.append(p)
-    return max(candidates, key=lambda p: p.deadline)
+    ended = [p for p in candidate_periods(programme, range(day.year - 1, day.year + 1))
+             if p.cutoff_end < day]
+    return max(ended, key=lambda p: p.deadline)
 
 
 def period_due(day: date, programme: Programme) -> Period:
     """The period being collected on ``day``: the one with the nearest deadline on or after it."""
-    candidates = []
-    for year in (day.year, day.year + 1):
-        for kind in ("H1", "Y"):
-            try:
-                p = parse_period(f"{year}-{kind}", programme)
-            except ValueError:
-                continue
-            if p.deadline >= day:
-                candidates.append(p)
-    return min(candidates, key=lambda p: p.deadline)
+    ahead = [p for p in candidate_periods(programme, range(day.year, day.year + 2))
+             if p.deadline >= day]
+    return min(ahead, key=lambda p: p.deadline)

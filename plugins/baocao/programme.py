@@ -220,7 +220,7 @@ class Recipient(Dated):
 
 
 class YearTransition(_Model):
-    """How an annual report counts units that ended during its year (DOMAIN.md section 4).
+    """How an annual report counts units that ended during its year (docs/domain.md §3).
 
     ``add_first_half``: the former units' accepted first-half figures of ``year`` (flows, primary
     sources only) are added to what the current units report, who report from ``from_day``.

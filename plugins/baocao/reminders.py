@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from baocao.periods import Period, parse_period
+from baocao.periods import Period, candidate_periods
 from baocao.programme import Programme
 from baocao.statuses import SubmissionStatus
 
@@ -44,17 +44,8 @@ class Plan:
 
 def due_steps(prog: Programme, today: date) -> list[tuple[Period, str]]:
     """The (period, step) pairs whose reminder day is ``today`` (local date)."""
-    out = []
-    for year in (today.year - 1, today.year, today.year + 1):
-        for kind in ("H1", "Y"):
-            try:
-                per = parse_period(f"{year}-{kind}", prog)
-            except ValueError:
-                continue
-            for step, days in STEPS.items():
-                if per.deadline - timedelta(days=days) == today:
-                    out.append((per, step))
-    return out
+    return [(per, step) for per in candidate_periods(prog, range(today.year - 1, today.year + 2))
+            for step, days in STEPS.items() if per.deadline - timedelta(days=days) == today]
 
 
 def plan(engine: Engine, prog: Programme, period: Period, step: str) -> Plan:

@@ -1,6 +1,6 @@
 """A series across the 2025 reorganisation: figures of former units attributed to successors.
 
-The rule (DOMAIN.md section 4; issues 3 and 6):
+The rule (docs/domain.md §3):
 
 * The series is built for a set of *current* units (by default the units expected in the
   report's period). Every earlier figure is attributed to the current unit(s) that succeeded

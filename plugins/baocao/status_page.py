@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baocao.config import settings
+from baocao.periods import candidate_periods
 from baocao.programme import Programme, ProgrammeError, list_programme_files, load_programme
 from baocao.statuses import NEEDS_ATTENTION, SubmissionStatus, outcome_label
 from baocao.templating import render as render_template
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 KIND_TEXT = {"department": "Sở, ban, ngành", "district": "Huyện, thành phố",
              "commune": "Xã, phường", "organisation": "Cơ quan, tổ chức"}
-PERIOD_KINDS = {"H": "H1", "Y": "Y"}
 PROBLEMS = tuple(s.value for s in NEEDS_ATTENTION)
 ORDER = {status: n for n, status in enumerate((*PROBLEMS, SubmissionStatus.ON_TIME.value))}
 SHOW = {"all": "Tất cả đơn vị", "problems": "Đơn vị cần đôn đốc",
@@ -113,13 +113,9 @@ def programme_choices() -> list[tuple[str, str]]:
 
 def period_choices(prog: Programme) -> list[tuple[str, str]]:
     """(code, title) of the programme's periods, newest first."""
-    out = []
-    for year in range(prog.last_year, prog.first_year - 1, -1):
-        for kind in ("Y", "H"):
-            if kind in prog.periods:
-                per = prog.period(f"{year}-{PERIOD_KINDS[kind]}")
-                out.append((per.code, f"{per.code} — {per.title}"))
-    return out
+    periods = candidate_periods(prog, range(prog.first_year, prog.last_year + 1))
+    return [(per.code, f"{per.code} — {per.title}")
+            for per in sorted(periods, key=lambda p: (p.year, p.kind), reverse=True)]
 
 
 def figures(statuses: list[UnitStatus]) -> dict[str, str]:

@@ -261,7 +261,7 @@ def _pct(part: float, whole: float) -> str:
     return percent(part, whole)
 
 
-def _series_total(data: ReportData, refs: list[str] | tuple[str, ...],
+def series_total(data: ReportData, refs: list[str] | tuple[str, ...],
                   period: str) -> float | None:
     """A figure of an earlier period through the series (with the former units' first half
     when the programme's year rule adds it); None when nothing was reported."""
@@ -312,13 +312,13 @@ def target_table(data: ReportData) -> list[dict[str, Any]]:
         target = (yearly / 2 if half else yearly) if yearly is not None else None
         achieved = data.total(list(refs))
         years = list(range(prog.first_year, period.year))
-        earlier = {y: _series_total(data, refs, f"{y}-Y") for y in years}
+        earlier = {y: series_total(data, refs, f"{y}-Y") for y in years}
         covered = [y for y in years if earlier[y] is not None]
         cumulative = round(sum(earlier[y] or 0.0 for y in covered) + achieved, 3)
         cum_target = None
         if target is not None and all(y in per_year for y in covered):
             cum_target = sum(per_year[y] for y in covered) + target
-        prev = _series_total(data, refs, period.previous_year()) \
+        prev = series_total(data, refs, period.previous_year()) \
             if int(period.previous_year()[:4]) >= prog.first_year else None
         mark = "*" if half else ""
         met = achieved >= target if target is not None else None
@@ -367,7 +367,7 @@ def coverage_note(cov: tuple[int, int] | None) -> str:
     return f" ({cov[0]}/{cov[1]} địa phương có số liệu)"
 
 
-def _coverage_clause(cov: tuple[int, int] | None) -> str:
+def coverage_clause(cov: tuple[int, int] | None) -> str:
     """'; 9/11 địa phương có số liệu' inside a parenthesis, '' when all had figures."""
     note = coverage_note(cov)
     return f"; {note.strip()[1:-1]}" if note else ""
@@ -379,7 +379,7 @@ def growth_text(data: ReportData) -> str:
     prog, period = data.prog, data.period
     refs = tuple(prog.growth.refs) if prog.growth else TOTAL_REFS
     now = data.total(list(refs))
-    prev = _series_total(data, refs, period.previous_year()) \
+    prev = series_total(data, refs, period.previous_year()) \
         if int(period.previous_year()[:4]) >= prog.first_year else None
     head = (f"Mục tiêu: số lao động đi làm việc ở nước ngoài tăng "
             f"{N(prog.growth.min_pct)}–{N(prog.growth.max_pct)}% mỗi năm. ") \
@@ -390,7 +390,7 @@ def growth_text(data: ReportData) -> str:
     rising = now >= prev
     text = (f"{period.title.capitalize()} đạt {N(now)} lao động, "
             f"{'tăng' if rising else 'giảm'} {format_vn_number(change, 1)}% so với cùng kỳ "
-            f"năm trước ({N(prev)} lao động{_coverage_clause(data.previous_coverage)})")
+            f"năm trước ({N(prev)} lao động{coverage_clause(data.previous_coverage)})")
     if prog.growth:
         met = "đạt" if rising and change >= Decimal(repr(prog.growth.min_pct)) else "chưa đạt"
         text += f", {met} mục tiêu tăng trưởng"

@@ -2,7 +2,7 @@
 
 Units write their difficulties, recommendations and plans in their own words, often the same
 idea in nearly the same sentence. A report states each idea once with how many units raised
-it and a few of their names (DOMAIN.md section 8). Texts are cut into clauses (sentences,
+it and a few of their names (docs/domain.md §7). Texts are cut into clauses (sentences,
 ``;``, bullets), each clause loses the writer's own name ("ở xã Thái Bình" → "ở địa phương"),
 and clauses are grouped by fuzzy similarity (rapidfuzz, token-set ratio on normalised text).
 Grouping is greedy in a fixed order, so the same input always gives the same groups.

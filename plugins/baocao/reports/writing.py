@@ -3,7 +3,7 @@
 Every sentence is built from the warehouse (through ``ReportData``): counts, totals, rates,
 a few representative units, and the units' own texts grouped by idea (``synthesis``). The
 body never pastes one unit's text per unit; that detail goes to the appendices
-(``annexes``). Structure (DOMAIN.md section 8): opening citing the plan; I. leadership and
+(``annexes``). Structure (docs/domain.md §7): opening citing the plan; I. leadership and
 implementation; II. results; III. general assessment (strengths, shortcomings, causes);
 IV. directions for the next period; V. recommendations; closing.
 """
@@ -19,8 +19,7 @@ from baocao.reports.context import (
     TOTAL_REFS,
     N,
     ReportData,
-    _coverage_clause,
-    _series_total,
+    coverage_clause,
     coverage_note,
     fund_rows,
     funds_source_note,
@@ -28,6 +27,7 @@ from baocao.reports.context import (
     official_source,
     percent,
     scalar_rows,
+    series_total,
     target_table,
     transition_note,
     worker_rows,
@@ -367,7 +367,7 @@ def strengths(data: ReportData) -> list[str]:
     if tot and tot[1] and tot[0] > tot[1]:
         out.append(f"Số lao động đi làm việc ở nước ngoài tăng {percent(tot[0] - tot[1], tot[1])}"
                    f" so với cùng kỳ năm trước ({N(tot[1])} → {N(tot[0])} lao động"
-                   f"{_coverage_clause(data.previous_coverage)}).")
+                   f"{coverage_clause(data.previous_coverage)}).")
     total = task_counts(data)["total"]
     n = sum(total.values())
     if n and total["done"] * 2 >= n:
@@ -393,7 +393,7 @@ def _growth_total(data: ReportData) -> tuple[float, float] | None:
     if int(period.previous_year()[:4]) < prog.first_year:
         return None
     refs = tuple(prog.growth.refs) if prog.growth else TOTAL_REFS
-    prev = _series_total(data, refs, period.previous_year())
+    prev = series_total(data, refs, period.previous_year())
     if prev is None:
         return None
     return data.total(list(refs)), prev
