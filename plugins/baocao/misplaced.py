@@ -153,9 +153,7 @@ def migrate_old_layout(programme: str, bucket_url: str | None = None,
                 os.makedirs(os.path.dirname(dst.path), exist_ok=True)
                 shutil.move(f.path, dst.path)  # a rename: the modification time stays
             else:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                dst.write_bytes(f.read_bytes())
-                f.unlink()
+                move(f, dst)
     log.info("old layout moved under %s: %d moved, %d already there, %d conflicts",
              programme, len(done["moved"]), len(done["same"]), len(done["conflicts"]))
     return done

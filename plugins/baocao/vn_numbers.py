@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_decimal
 
 _GROUPED = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 _PLAIN = re.compile(r"^-?\d+(,\d+)?$")
@@ -33,20 +35,16 @@ def parse_vn_number(text: str) -> Decimal:
 
 
 def format_vn_number(value: float | int | Decimal | None, decimals: int = 0) -> str:
-    """Format as Vietnamese text: 5432 -> '5.432'; 153.459 (decimals=3) -> '153,459'."""
+    """Format as Vietnamese text (CLDR's "vi" symbols, through Babel): 5432 -> '5.432';
+    153.459 (decimals=3) -> '153,459'. Rounded half up, as Vietnamese reports round; a value
+    that rounds to zero is never shown as "-0"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    q = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)) if decimals else \
-        Decimal(str(value)).quantize(Decimal(1))
-    sign = "-" if q < 0 else ""
-    whole, _, frac = f"{abs(q):f}".partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    out = sign + ".".join(groups)
-    return f"{out},{frac}" if frac else out
+    q = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)
+    pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
+    return format_decimal(q, format=pattern, locale="vi")
 
 
 def format_vn_money(value: float | None) -> str:
