@@ -29,6 +29,7 @@ from baocao.dag_defaults import (
     default_args,
     period_param,
     programme_param,
+    programmes,
 )
 
 
@@ -49,13 +50,6 @@ from baocao.dag_defaults import (
     tags=[*TAGS, "forms"],
 )
 def baocao_forms():
-    @task
-    def programmes(params=None) -> list[str]:
-        """The programme of the param, or every active programme."""
-        from baocao.pipeline import active_programmes
-
-        return active_programmes(params["programme"])
-
     @task
     def publish_forms(programme: str, params=None, logical_date=None) -> list[dict]:
         """Write the open periods' blank forms and index (idempotent)."""

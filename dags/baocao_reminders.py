@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from airflow.sdk import dag, task
 
-from baocao.dag_defaults import START, TAGS, cron, default_args, programme_param
+from baocao.dag_defaults import START, TAGS, cron, default_args, programme_param, programmes
 
 
 @dag(
@@ -40,19 +40,11 @@ from baocao.dag_defaults import START, TAGS, cron, default_args, programme_param
 )
 def baocao_reminders():
     @task
-    def programmes(params=None) -> list[str]:
-        """The programme of the param, or every active programme."""
-        from baocao.pipeline import active_programmes
-
-        return active_programmes(params["programme"])
-
-    @task
     def send_reminders(programme: str, logical_date=None) -> list[dict]:
         """Send the reminder steps due on the run's Vietnam date."""
         from baocao.pipeline import send_reminders
-        from baocao.timezone import local_date
 
-        return send_reminders(programme, local_date(logical_date).isoformat())
+        return send_reminders(programme, logical_date=logical_date)
 
     send_reminders.expand(programme=programmes())
 

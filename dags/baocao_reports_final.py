@@ -30,6 +30,7 @@ from baocao.dag_defaults import (
     default_args,
     period_param,
     programme_param,
+    programmes,
 )
 
 
@@ -50,13 +51,6 @@ from baocao.dag_defaults import (
     tags=[*TAGS, "reports"],
 )
 def baocao_reports_final():
-    @task
-    def programmes(params=None) -> list[str]:
-        """The programme of the param, or every active programme."""
-        from baocao.pipeline import active_programmes
-
-        return active_programmes(params["programme"])
-
     @task
     def render_final(programme: str, params=None, logical_date=None) -> list[dict]:
         """Render and keep the finals due (or the param's period) in the outbox."""

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, AssetWatcher, CronTriggerTimetable, Param
+from airflow.sdk import Asset, AssetWatcher, CronTriggerTimetable, Param, task
 
 from baocao.inbox_watch import InboxTrigger
 
@@ -77,3 +77,12 @@ def period_param(empty_means: str) -> Param:
     """The ``period`` param (``2026-H1`` or ``2026-Y``); ``empty_means`` says what empty does."""
     return Param("", type="string", pattern=r"^(\d{4}-(H1|Y))?$",
                  description=f"Period code such as 2026-H1 or 2026-Y; empty: {empty_means}")
+
+
+@task
+def programmes(params=None) -> list[str]:
+    """The programme of the run's param, or every active programme (read at run time): the
+    list a DAG maps its work over, one task instance per programme."""
+    from baocao.pipeline import active_programmes
+
+    return active_programmes(params["programme"])

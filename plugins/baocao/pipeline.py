@@ -209,11 +209,13 @@ def render_to_folder(programme: str, period: str, out_dir: str,
     return {k: str(v) for k, v in paths.items()}
 
 
-def send_reminders(programme: str, day: str | None = None) -> list[dict[str, Any]]:
-    """Send the reminder steps due on ``day`` (ISO local date; default today in Hà Nội)."""
+def send_reminders(programme: str, day: str | None = None,
+                   logical_date: datetime | None = None) -> list[dict[str, Any]]:
+    """Send the reminder steps due on ``day`` (ISO date), else on the run's Vietnam date
+    (``logical_date``), else today in Vietnam."""
     from baocao.reminders import send_due
 
-    today = date.fromisoformat(day) if day else local_today()
+    today = date.fromisoformat(day) if day else local_date(logical_date)
     out = send_due(engine(), load_programme(programme), today)
     if not out:
         log.info("reminders %s: no step due on %s", programme, today)
