@@ -296,14 +296,7 @@ def guide_lines(prog: Programme, unit: Unit, period: Period,
                 layouts: list[SheetLayout]) -> list[tuple[str, str]]:
     """The guide's lines as (style, text): plain administrative Vietnamese, one instruction
     per line; style is title, bold, head, text or note."""
-    from baocao.clerk_texts import (
-        cutoff_text,
-        deadline_text,
-        lead_contact,
-        receipt_where,
-        upload_steps,
-        vn_date,
-    )
+    from baocao import clerk_texts as clerk
 
     sheets = [lay.sheet for lay in layouts]
     last = layouts[-1].name if layouts else ""
@@ -326,24 +319,24 @@ def guide_lines(prog: Programme, unit: Unit, period: Period,
         fill.append(f"Cuối trang \"{last}\": ghi họ tên, số điện thoại của người lập biểu; "
                     "bản in có chữ ký của thủ trưởng đơn vị được lưu tại đơn vị.")
     send = ["Lưu tệp ở dạng Excel (.xlsx), không đặt mật khẩu, không chuyển sang PDF; tên tệp "
-            "đặt tùy ý.", *upload_steps(prog, unit.code), receipt_where(prog, unit)]
+            "đặt tùy ý.", *clerk.upload_steps(prog, unit.code), clerk.receipt_where(prog, unit)]
     lines: list[tuple[str, str]] = [
         ("title", f"BIỂU MẪU BÁO CÁO {period.title.upper()}"),
         ("bold", f"Đơn vị báo cáo: {unit.name} (mã {unit.code})"),
-        ("text", f"Kỳ báo cáo: {period.title}; {cutoff_text(period)}."),
-        ("bold", f"Thời hạn gửi: {deadline_text(period)} (gửi trong ngày "
-                 f"{vn_date(period.deadline)} là đúng hạn; gửi sau ngày này báo cáo vẫn được "
+        ("text", f"Kỳ báo cáo: {period.title}; {clerk.cutoff_text(period)}."),
+        ("bold", f"Thời hạn gửi: {clerk.deadline_text(period)} (gửi trong ngày "
+                 f"{clerk.vn_date(period.deadline)} là đúng hạn; gửi sau ngày này báo cáo vẫn được "
                  "tiếp nhận nhưng bị ghi là gửi muộn)."),
         ("head", "I. CÁCH ĐIỀN BIỂU MẪU"),
         *[("text", f"{n}. {t}") for n, t in enumerate(fill, 1)],
         ("head", "II. CÁCH GỬI BÁO CÁO"),
         *[("text", f"{n}. {t}") for n, t in enumerate(send, len(fill) + 1)],
     ]
-    contact = lead_contact(prog, period.deadline)
+    contact = clerk.lead_contact(prog, period.deadline)
     if contact:
         lines += [("head", "III. LIÊN HỆ KHI CẦN HỖ TRỢ"), ("text", contact + ".")]
     lines.append(("note", "Căn cứ: " + "; ".join(
-        f"{x.number} ngày {vn_date(x.date)}" for x in prog.documents) + "."))
+        f"{x.number} ngày {clerk.vn_date(x.date)}" for x in prog.documents) + "."))
     return lines
 
 

@@ -29,18 +29,23 @@ from docx.shared import Cm, Mm, Pt
 FONT = "Times New Roman"
 
 
-def _font(run, size: float = 14, bold: bool = False, italic: bool = False,
-          underline: bool = False) -> None:
-    run.font.name = FONT
-    run.font.size = Pt(size)
-    run.bold, run.italic, run.underline = bold, italic, underline
-    rpr = run._element.get_or_add_rPr()
+def _all_scripts(rpr) -> None:
+    """Set the font for every script of a run's properties (Word picks the East Asian or
+    complex-script font for some Vietnamese letters otherwise)."""
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.append(fonts)
     for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
         fonts.set(qn(attr), FONT)
+
+
+def _font(run, size: float = 14, bold: bool = False, italic: bool = False,
+          underline: bool = False) -> None:
+    run.font.name = FONT
+    run.font.size = Pt(size)
+    run.bold, run.italic, run.underline = bold, italic, underline
+    _all_scripts(run._element.get_or_add_rPr())
 
 
 def _para(container, text: str = "", size: float = 14, bold: bool = False,
@@ -500,13 +505,7 @@ def build(path: Path) -> None:
     section.header_distance = Mm(10)
     style = doc.styles["Normal"]
     style.font.name, style.font.size = FONT, Pt(14)
-    rpr = style.element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.append(fonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        fonts.set(qn(attr), FONT)
+    _all_scripts(style.element.get_or_add_rPr())
     _rule_styles(doc)
     _page_number_header(section)
     doc.paragraphs[0]._p.getparent().remove(doc.paragraphs[0]._p) if doc.paragraphs else None

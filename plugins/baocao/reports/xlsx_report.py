@@ -501,13 +501,7 @@ def _main_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: str,
                          if i == col.indicator and c == col.col and row != TOTAL), 3)
 
     for g in plan.groups:
-        put(ws, r, 1, g.roman, bold=True)
-        put(ws, r, 2, g.title + ("" if g.counted else " (không cộng vào tổng)"), bold=True,
-            wrap=True)
-        for k in range(len(cols)):
-            put(ws, r, 3 + k, None)
-        fit_row(ws, r)
-        r += 1
+        r = _group_row(ws, r, g, len(cols))
         for i, unit in enumerate(g.units, 1):
             put(ws, r, 1, i)
             put(ws, r, 2, unit.name + plan.labels.get(unit.code, ""), wrap=True,
@@ -571,13 +565,7 @@ def _detail_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: st
         return out
 
     for g in plan.groups:
-        put(ws, r, 1, g.roman, bold=True)
-        put(ws, r, 2, g.title + ("" if g.counted else " (không cộng vào tổng)"), bold=True,
-            wrap=True)
-        for k in range(len(members)):
-            put(ws, r, 3 + k, None)
-        fit_row(ws, r)
-        r += 1
+        r = _group_row(ws, r, g, len(members))
         for i, unit in enumerate(g.units, 1):
             mine = total_of([unit])
             line(unit.name + plan.labels.get(unit.code, ""), mine, TOTAL, bold=True, no=i)
@@ -591,6 +579,17 @@ def _detail_sheet(wb: Workbook, data: ReportData, name: str, title: str, sub: st
         line(f"– {m.name_on(day)}", grand, m.code, fill=_TOTAL)
     _note_rows(ws, [*plan.notes, "Mỗi đơn vị: dòng đầu là tổng cộng; chỉ ghi các dòng có số "
                                  "liệu khác 0."], min(ws.max_column, 10))
+
+
+def _group_row(ws, r: int, group, width: int) -> int:
+    """A group's heading row (roman numeral, title, empty figure cells); the next row."""
+    put(ws, r, 1, group.roman, bold=True)
+    put(ws, r, 2, group.title + ("" if group.counted else " (không cộng vào tổng)"), bold=True,
+        wrap=True)
+    for k in range(width):
+        put(ws, r, 3 + k, None)
+    fit_row(ws, r)
+    return r + 1
 
 
 # ----- status and warnings ------------------------------------------------------------------------
