@@ -34,8 +34,8 @@ help:
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements.txt -e '.[airflow,celery,test,dev]'
 	@touch $@
 
 venv: $(BIN)/.installed

@@ -166,18 +166,42 @@ def test_every_setting_is_set_for_every_airflow_service(compose):
     services = airflow_services(compose)
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
             "airflow-triggerer", "airflow-worker", "airflow-init"} <= set(services)
+    own_data = package_data_fields()
     for name, service in services.items():
         env = env_of(service)
         missing = [f"BAOCAO_{f.upper()}" for f in Settings.model_fields
-                   if f"BAOCAO_{f.upper()}" not in env]
+                   if f"BAOCAO_{f.upper()}" not in env and f not in own_data]
         assert missing == [], f"{name} lacks {missing}"
-        values = {f: env[f"BAOCAO_{f.upper()}"] for f in Settings.model_fields}
+        values = {f: env.get(f"BAOCAO_{f.upper()}", "") for f in Settings.model_fields}
         settings = Settings(**{k: v for k, v in values.items() if v})  # types check
         for field, info in Settings.model_fields.items():
+            if field in own_data and not values[field]:
+                continue  # the data installed with the package: the Dockerfile checks it
             if info.annotation is Path or Path in get_args(info.annotation):
                 _check_path_in_image(getattr(settings, field), service, field)
             elif info.default not in ("", None):
                 assert values[field], f"{name}: BAOCAO_{field.upper()} is empty"
+
+
+def package_data_fields() -> set[str]:
+    """The settings naming the package's own data: include_dir and the folders in it."""
+    defaults = Settings()
+    out = {f for f in Settings.model_fields if isinstance(getattr(defaults, f), Path)
+           and getattr(defaults, f).is_relative_to(defaults.include_dir)}
+    assert out == {"include_dir", "programmes_dir", "templates_dir", "sql_dir"}
+    return out
+
+
+def test_the_package_data_is_the_installed_one_unless_on_a_volume(compose):
+    """Unset in the compose file, so the wheel's copy in the image is used (a path of the
+    build context, like the former /opt/baocao/include, is no longer in the image)."""
+    for name, service in airflow_services(compose).items():
+        env = env_of(service)
+        for field in package_data_fields():
+            value = env.get(f"BAOCAO_{field.upper()}")
+            if value:
+                assert any(value == t or value.startswith(t + "/") for t in mounts(service)), \
+                    f"{name}: BAOCAO_{field.upper()}={value} is not on a mounted volume"
 
 
 def _check_path_in_image(path: Path, service: dict, field: str) -> None:
@@ -357,8 +381,75 @@ def test_images_are_pinned_and_the_airflow_image_matches_requirements(compose, d
                 (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
     assert base.group(1) == pins["apache-airflow"]
     assert f">={base.group(2)}" in (ROOT / "pyproject.toml").read_text()
-    assert '"apache-airflow==${AIRFLOW_VERSION}" -r' in DOCKERFILE
-    assert re.search(r"pip install --no-deps -e " + APP, DOCKERFILE)
+    # the wheel's build stage and the image start from the same image
+    froms = re.findall(r"^FROM\s+(\S+)", DOCKERFILE, re.M)
+    assert len(froms) == 2 and set(froms) == {f"apache/airflow:{base.group(1)}-python"
+                                               f"{base.group(2)}"}, froms
+
+
+def _dockerfile_commands() -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE)
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_image_installs_the_wheel_with_runtime_dependencies_only():
+    """One pip install: Airflow at the image's version, the lock as constraints (not as
+    requirements: the test and dev tools it pins stay out), the wheel with [airflow,celery]."""
+    installs = [c for c in _dockerfile_commands() if re.search(r"\bpip install\b", c)]
+    assert len(installs) == 1, installs
+    line = installs[0]
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in line
+    assert f"--constraint {APP}/requirements.txt" in line
+    assert f"requirements.txt {APP}/requirements.txt" in " ".join(
+        c for c in _dockerfile_commands() if c.startswith("COPY"))
+    assert not re.search(r"\s(-r|--requirement|-e|--editable)\s", line), line
+    wheel = re.search(r"baocao-\*\.whl\)?\[([\w,]+)\]", line)
+    assert wheel, line
+    assert set(wheel.group(1).split(",")) == {"airflow", "celery"}
+    # the wheel is built in its own stage from the package and include/ (its data files)
+    build = [c for c in _dockerfile_commands() if "pip wheel" in c]
+    assert len(build) == 1 and "--no-deps" in build[0]
+    for source in ("pyproject.toml", "plugins/baocao", "include"):
+        assert re.search(rf"^COPY\b.*\s{re.escape(source)}\s", DOCKERFILE, re.M), source
+
+
+def test_runtime_dependencies_do_not_reach_test_or_dev_tools():
+    """What the image installs (the package's dependencies and its extras airflow and
+    celery, followed through the installed distributions' metadata) holds no test tool."""
+    import importlib.metadata as md
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    tools = {canonicalize_name(Requirement(r).name) for r in extras["test"] + extras["dev"]}
+    assert {"pytest", "moto", "ruff", "aiosmtpd"} <= tools
+    todo = [Requirement(r) for r in project["dependencies"] + extras["airflow"] +
+            extras["celery"]]
+    seen: dict[str, set[str]] = {}
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen and set(req.extras) <= seen[name]:
+            continue
+        seen.setdefault(name, set()).update(req.extras)
+        for text in md.requires(req.name) or []:  # installed: the lock's versions
+            dep = Requirement(text)
+            if dep.marker is None or any(dep.marker.evaluate({"extra": e})
+                                         for e in seen[name] or {""}):
+                todo.append(dep)
+    assert {"apache-airflow", "great-expectations", "s3fs", "celery"} <= set(seen)
+    # libraries the tests import that the runtime needs anyway (boto3 for S3, httpx for
+    # Airflow's API, redis for Celery, setuptools for the Amazon provider, …)
+    shared = {"boto3", "httpx", "redis", "beautifulsoup4", "setuptools"}
+    assert (set(seen) & tools) - shared == set(), "the image would install test or dev tools"
+    pins = {canonicalize_name(line.split("==")[0]) for line in
+            (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert set(seen) - pins - {"baocao"} == set(), "runtime dependencies missing in the lock"
 
 
 def test_dags_and_plugins_folders_are_the_ones_in_the_image(compose):
@@ -367,7 +458,14 @@ def test_dags_and_plugins_folders_are_the_ones_in_the_image(compose):
         for key, folder in (("AIRFLOW__CORE__DAGS_FOLDER", "dags"),
                             ("AIRFLOW__CORE__PLUGINS_FOLDER", "plugins")):
             assert env[key] == f"{APP}/{folder}", name
-            assert re.search(rf"^COPY\b.*\s{folder}\s+{APP}/{folder}\s*$", DOCKERFILE, re.M)
+    assert re.search(rf"^COPY\b.*\sdags\s+{APP}/dags\s*$", DOCKERFILE, re.M)
+    # the plugins folder holds Airflow's plug-in modules; the package is the installed wheel
+    modules = sorted(p.name for p in (ROOT / "plugins").glob("*.py"))
+    assert modules
+    for module in modules:
+        assert re.search(rf"^COPY\b.*\splugins/{module}\s+{APP}/plugins/\s*$", DOCKERFILE,
+                         re.M), module
+    assert not re.search(rf"^COPY\b.*\splugins\s+{APP}/plugins\s*$", DOCKERFILE, re.M)
 
 
 def test_healthchecks_guard_every_long_running_service(compose):
