@@ -19,7 +19,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from docx import Document
 from openpyxl import load_workbook
+
+from baocao.programme import load_programme_file
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMME, PERIOD = "lang-son", "2026-H1"
@@ -156,3 +159,34 @@ def test_include_dir_setting_moves_every_data_folder(installed, tmp_path):
     assert json.loads(done.stdout) == {"programmes_dir": str(tmp_path / "inc" / "programmes"),
                                        "templates_dir": str(tmp_path / "inc" / "templates"),
                                        "sql_dir": str(tmp_path / "sql")}
+
+
+def test_installed_command_checks_a_programme_and_reports_the_demo_period(installed):
+    """The console script of the wheel, as an operator runs it outside the repository:
+    ``baocao programme check`` on the installed programme file, then the demo period dropped,
+    taken in and reported (Airflow importable here: the bucket is an ObjectStoragePath)."""
+    venv, work = installed["venv"], installed["work"] / "demo"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BAOCAO_", "PYTHON", "VIRTUAL_ENV", "AIRFLOW"))}
+    env.update(GX_ANALYTICS_ENABLED="False", AIRFLOW_HOME=str(work / "airflow"))
+    baocao = str(venv / "bin" / "baocao")
+    include = venv.resolve() / "share" / "baocao" / "include"
+    done = _run([baocao, "programme", "check", str(include / "programmes" / f"{PROGRAMME}.yaml")],
+                cwd=work, env=env)
+    assert done.stdout.startswith(f"{include / 'programmes' / PROGRAMME}.yaml: OK — {PROGRAMME},")
+    for args in (["migrate", "--programme", PROGRAMME],
+                 ["demo", "--programme", PROGRAMME, "--period", PERIOD],
+                 ["intake", "--programme", PROGRAMME]):
+        _run([baocao, *args], cwd=work, env=env)
+    status = _run([baocao, "status", "--programme", PROGRAMME, "--period", PERIOD],
+                  cwd=work, env=env).stdout.splitlines()
+    prog = load_programme_file(include / "programmes" / f"{PROGRAMME}.yaml")
+    expected = len(prog.expected_units(prog.period(PERIOD)))
+    # the demo: every unit but one sends, one file of them is rejected
+    assert status[-1].startswith(f"Phải báo cáo {expected}, đã báo cáo {expected - 2} ")
+    _run([baocao, "report", "--programme", PROGRAMME, "--period", PERIOD, "--out", "report"],
+         cwd=work, env=env)
+    doc = Document(work / "report" / f"bao-cao-{PROGRAMME}-{PERIOD}.docx")
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert f"trên cơ sở báo cáo của {expected - 2}/{expected} cơ quan, đơn vị" in text

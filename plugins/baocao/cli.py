@@ -211,6 +211,7 @@ def cmd_remind(args) -> int:
 
 def cmd_status(args) -> int:
     from baocao.pipeline import engine
+    from baocao.vn_numbers import format_vn_percent
     from baocao.warehouse.readmodels import completeness, unit_statuses
 
     prog = _prog(args)
@@ -225,7 +226,8 @@ def cmd_status(args) -> int:
     c = completeness(statuses)
     print(f"Phải báo cáo {c['expected']}, đã báo cáo {c['received']} "
           f"(đúng hạn {c['on_time']}, muộn {c['late']}), chưa báo cáo {c['missing']}; "
-          f"đầy đủ {c['completeness']}%, đúng hạn {c['timeliness']}%")
+          f"đầy đủ {format_vn_percent(c['completeness'])}, "
+          f"đúng hạn {format_vn_percent(c['timeliness'])}")
     return 0
 
 
