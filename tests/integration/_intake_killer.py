@@ -1,7 +1,7 @@
 """Run the intake as the DAG does (migrate, mirror the programme, process the inbox) and
 SIGKILL this process at a chosen point; used by test_recovery.py.
 
-    python tests/_intake_killer.py WAREHOUSE_URL BUCKET_DIR POINT N PIDS_FILE
+    python tests/integration/_intake_killer.py WAREHOUSE_URL BUCKET_DIR POINT N PIDS_FILE
 
 POINT: ``mig-mid:REV`` (at the 2nd DDL statement of revision REV), ``mig-end:REV`` (after all
 of REV's DDL, before it is recorded and committed), ``claims`` (after the Nth batch of claims

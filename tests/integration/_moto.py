@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 
 import boto3
 from moto.server import ThreadedMotoServer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MotoS3:

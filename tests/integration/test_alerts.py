@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 
 from baocao.alerts import OUTAGE, notify_failure, notify_recovery, problem_key
-from baocao.config import settings
 
 T0 = datetime(2026, 12, 21, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
 
@@ -36,11 +35,9 @@ class BrokenState:
 
 
 @pytest.fixture
-def engineers(monkeypatch, smtp_server):
-    monkeypatch.setenv("BAOCAO_ENGINEERS_EMAIL", "kythuat@example.vn")
-    settings.cache_clear()
-    yield smtp_server
-    settings.cache_clear()
+def engineers(baocao_env, smtp_server):
+    baocao_env(engineers_email="kythuat@example.vn")
+    return smtp_server
 
 
 def _context(task_id: str, error: BaseException | None, run: str = "r") -> dict:

@@ -7,13 +7,13 @@ totals are computed from ``demo_values`` by hand.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
 from _print import need_libreoffice, page_sheet, pdf_of, printed_sizes
 from openpyxl import load_workbook
-from test_report_content import GENERATED, seed
+from support import seed_submission as seed
 
 from baocao.demo import demo_values
 from baocao.preview import page_words
@@ -24,6 +24,7 @@ from baocao.warehouse.db import get_engine, migrate
 from baocao.warehouse.merge import sync_programme
 
 PERIOD = "2026-H1"
+GENERATED = datetime(2026, 6, 21, 0, 0, tzinfo=UTC)  # 07:00 on 21/6/2026 in Vietnam
 SHEETS = ["Biểu 01 - Chỉ tiêu", "Biểu 02 - Nguồn vốn", "So sánh cùng kỳ",
           "PL1 - Lao động theo đơn vị", "PL1b - Lao động chi tiết",
           "PL2 - Nguồn vốn theo đơn vị", "PL2b - Nguồn vốn chi tiết",

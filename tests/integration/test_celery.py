@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from _moto import free_port
+from support import ROOT, free_port
 
-pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[1]
+# the deployment's start (a few minutes on a loaded machine) counts in the test's time
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow,
+              pytest.mark.timeout(900)]
 PERIOD = "2026-H1"
 REDIS = ("127.0.0.1", 6379)
 TIMEOUT = 300  # seconds for the whole deployment to come up and run the DAG

@@ -19,10 +19,10 @@ from typing import Any, get_args
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
+from support import ROOT
 
 from baocao.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_TEXT = (ROOT / "docker-compose.yaml").read_text(encoding="utf-8")
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 APP = "/opt/baocao"  # where the Dockerfile puts the repository
@@ -300,15 +300,14 @@ def test_warehouse_and_airflow_metadata_are_separate_postgres_databases(compose)
     assert os.access(ROOT / script[0], os.X_OK)
 
 
+@pytest.mark.postgres
 def test_init_warehouse_script_creates_the_separate_database(compose):
     """docker/postgres/init-warehouse.sh run against the local PostgreSQL (scratch names)."""
     import psycopg
-    from conftest import PG_BASE, _postgres_available
+    from support import PG_BASE, postgres_problem
 
-    if problem := _postgres_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    if problem := postgres_problem():
+        pytest.fail(f"PostgreSQL is required by this test and is not reachable: {problem}")
     base = make_url(PG_BASE)
     tag = uuid.uuid4().hex[:8]
     names = {"WAREHOUSE_DB_NAME": f"wh_probe_{tag}", "WAREHOUSE_DB_USER": f"wh_user_{tag}",

@@ -4,7 +4,6 @@ Decree 30/2020/NĐ-CP checked on the rendered file."""
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm
+from support import drop, free_port, smtp_conn
 
 from baocao.demo import fill_form
 from baocao.intake import run_intake
@@ -21,34 +21,27 @@ PERIOD = "2026-H1"
 ON_TIME = datetime(2026, 6, 10, 2, tzinfo=UTC)
 
 
-def _drop(root, unit: str, data: bytes, when: datetime = ON_TIME) -> None:
-    path = root / "inbox" / unit / f"bc-{when:%d%H%M}.xlsx"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path.path, (when.timestamp(), when.timestamp()))
+NAME = f"bc-{ON_TIME:%d%H%M}.xlsx"
 
 
 @pytest.fixture
-def live(tmp_path, monkeypatch, programme):
+def live(tmp_path, baocao_env, programme):
     """Settings pointing at a fresh warehouse, bucket and outbox; three units reported."""
     from airflow.sdk import ObjectStoragePath
 
-    from baocao.config import settings
     from baocao.pipeline import engine, prepare_warehouse
 
-    monkeypatch.setenv("BAOCAO_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'wh.sqlite'}")
-    monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
-    monkeypatch.setenv("BAOCAO_OUTBOX_URL", f"file://{tmp_path / 'outbox'}")
-    settings.cache_clear()
+    baocao_env(warehouse_url=f"sqlite:///{tmp_path / 'wh.sqlite'}",
+               bucket_url=f"file://{tmp_path / 'bucket'}",
+               outbox_url=f"file://{tmp_path / 'outbox'}")
     prepare_warehouse("lang-son")
     root = ObjectStoragePath(f"file://{tmp_path / 'bucket'}")
     period = programme.period(PERIOD)
     units = [u for u in programme.expected_units(period) if u.kind == "commune"][:4]
     for u in units[:3]:
-        _drop(root, u.code, fill_form(programme, u, period))
+        drop(root, u.code, NAME, fill_form(programme, u, period), ON_TIME)
     run_intake(programme, engine(), root, "seed")
-    yield engine(), root, tmp_path / "outbox", units
-    settings.cache_clear()
+    return engine(), root, tmp_path / "outbox", units
 
 
 def header_texts(doc) -> list[list[str]]:
@@ -79,7 +72,8 @@ def test_drafts_and_finals_are_versioned_and_never_overwritten(live, programme):
                             f"du-thao/bao-cao-lang-son-{PERIOD}-du-thao-v1.xlsx"]
     v1 = (base / "du-thao" / f"bao-cao-lang-son-{PERIOD}-du-thao-v1.docx").read_bytes()
     # a new accepted file changes the content: v2, and v1 stays as it was
-    _drop(root, units[3].code, fill_form(programme, units[3], programme.period(PERIOD)))
+    drop(root, units[3].code, NAME, fill_form(programme, units[3], programme.period(PERIOD)),
+         ON_TIME)
     run_intake(programme, engine, root, "more")
     second = render_reports("lang-son", PERIOD, "2026-06-15")
     assert second["new"] and second["version"] == 2
@@ -145,8 +139,6 @@ def test_final_is_emailed_once_with_both_files(live, monkeypatch, smtp_server):
 
 def test_smtp_down_the_final_is_in_the_outbox_and_the_retry_sends(live, monkeypatch,
                                                                     smtp_server):
-    from conftest import free_port, smtp_conn
-
     from baocao import pipeline
     from baocao.programme import load_programme
 

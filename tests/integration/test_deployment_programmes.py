@@ -9,19 +9,18 @@ other's folders. Expected figures come from the demo values of the files dropped
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from support import DAGS, baocao_settings, drop
+from support import PROGRAMMES as PROGRAMMES_DIR
 
-from baocao.config import settings
 from baocao.programme import load_programme
 
 pytestmark = pytest.mark.airflow
-DAGS = Path(__file__).resolve().parents[1] / "dags"
 PERIOD = "2026-H1"
 PROGRAMMES = ("lang-son", "ha-tinh")
 SHARED = ("SNV", "CAT", "MTTQ")  # unit codes of both provinces
@@ -41,7 +40,7 @@ def deployment(tmp_path_factory, airflow_db):
 
     base = tmp_path_factory.mktemp("deployment")
     programmes = base / "programmes"  # SNGV of both provinces gets an e-mail address
-    shutil.copytree(Path(__file__).resolve().parents[1] / "include" / "programmes", programmes)
+    shutil.copytree(PROGRAMMES_DIR, programmes)
     for code in PROGRAMMES:
         path = programmes / f"{code}.yaml"
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -50,23 +49,11 @@ def deployment(tmp_path_factory, airflow_db):
                 unit["emails"] = [f"sngv@{code}.example.vn"]
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")
-    env = {"BAOCAO_PROGRAMMES": ",".join(PROGRAMMES),
-           "BAOCAO_PROGRAMMES_DIR": str(programmes),
-           "BAOCAO_WAREHOUSE_URL": f"sqlite:///{base / 'wh.sqlite'}",
-           "BAOCAO_BUCKET_URL": f"file://{base / 'bucket'}",
-           "BAOCAO_OUTBOX_URL": f"file://{base / 'outbox'}"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    settings.cache_clear()
-    try:
+    with baocao_settings(programmes=",".join(PROGRAMMES), programmes_dir=programmes,
+                         warehouse_url=f"sqlite:///{base / 'wh.sqlite'}",
+                         bucket_url=f"file://{base / 'bucket'}",
+                         outbox_url=f"file://{base / 'outbox'}"):
         yield base
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +68,8 @@ def dags(deployment):
 def _drop(base: Path, prog, unit, when: datetime) -> Path:
     from baocao.demo import fill_form
 
-    path = base / "bucket" / prog.code / "inbox" / unit.code / f"Báo cáo {unit.name}.xlsx"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(fill_form(prog, unit, prog.period(PERIOD)))
-    os.utime(path, (when.timestamp(), when.timestamp()))
-    return path
+    return drop(base / "bucket" / prog.code, unit.code, f"Báo cáo {unit.name}.xlsx",
+                fill_form(prog, unit, prog.period(PERIOD)), when)
 
 
 @pytest.fixture(scope="module")

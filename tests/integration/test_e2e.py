@@ -7,18 +7,17 @@ files should be accepted), not read back from the pipeline's own output.
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from support import DAGS, PROGRAMMES, baocao_settings
 
 from baocao.demo import demo_values
 from baocao.vn_numbers import format_vn_number
 
 pytestmark = pytest.mark.airflow
 PERIOD = "2026-H1"
-DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 @pytest.fixture(scope="module")
@@ -117,27 +116,23 @@ def test_rerun_of_the_draft_dag_writes_nothing(demo_run, dags, tmp_root):
 
 
 def test_final_dag_keeps_and_mails_the_report(demo_run, dags, tmp_root, tmp_path,
-                                              monkeypatch, smtp_server):
+                                              smtp_server):
     """The final DAG through Airflow: the SMTP connection comes from AIRFLOW_CONN_*."""
     import shutil
 
-    from baocao.config import settings
     from baocao.programme import load_programme
 
     progs = tmp_path / "programmes"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "include" / "programmes", progs)
+    shutil.copytree(PROGRAMMES, progs)
     with open(progs / "lang-son.yaml", "a", encoding="utf-8") as f:
         f.write('\nreport_emails: ["vanphong@ubnd.example.vn"]\n')
-    monkeypatch.setenv("BAOCAO_PROGRAMMES_DIR", str(progs))
-    settings.cache_clear()
-    getattr(load_programme, "cache_clear", lambda: None)()
     try:
-        run = dags["baocao_reports_final"].test(
-            run_conf={"programme": "lang-son", "period": PERIOD})
-        assert run.state == "success"
+        with baocao_settings(programmes_dir=progs):
+            getattr(load_programme, "cache_clear", lambda: None)()
+            run = dags["baocao_reports_final"].test(
+                run_conf={"programme": "lang-son", "period": PERIOD})
+            assert run.state == "success"
     finally:
-        monkeypatch.undo()
-        settings.cache_clear()
         getattr(load_programme, "cache_clear", lambda: None)()
     final = tmp_root / "outbox" / "reports" / "lang-son" / PERIOD / "chinh-thuc"
     assert sorted(p.name for p in final.iterdir()) == [

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_status_page_browser import HEALTH_TIMEOUT, _free_port, _stop, _wait
+from support import HEALTH_TIMEOUT, ROOT, free_port, stop_process_tree, wait_for
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[1]
+# airflow standalone's start (minutes on a loaded machine) counts in the test's time
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 LIMIT = 30.0  # seconds from a drop to its receipt
 PERIOD = "2026-Y"
 
@@ -34,7 +34,7 @@ def standalone(tmp_path_factory):
     (base URL, API token, bucket folder)."""
     home = tmp_path_factory.mktemp("standalone-intake")
     bucket = home / "bucket"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "BAOCAO_"))}
     env.update({
@@ -43,8 +43,8 @@ def standalone(tmp_path_factory):
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         # the log servers of the workers and the triggerer: free ports too
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
@@ -77,10 +77,10 @@ def standalone(tmp_path_factory):
                 raise AssertionError(f"airflow standalone failed:\n{output[-3000:]}")
             return httpx.get(f"{base}/api/v2/monitor/health", timeout=5).status_code == 200
 
-        _wait("/api/v2/monitor/health", healthy, HEALTH_TIMEOUT, every=1)
-        password = _wait("the admin password", lambda: json.loads(
+        wait_for("/api/v2/monitor/health", healthy, HEALTH_TIMEOUT, every=1)
+        password = wait_for("the admin password", lambda: json.loads(
             (home / "simple_auth_manager_passwords.json.generated").read_text())["admin"], 30)
-        token = _wait("an API token", lambda: httpx.post(
+        token = wait_for("an API token", lambda: httpx.post(
             f"{base}/auth/token", json={"username": "admin", "password": password},
             timeout=10).json()["access_token"], 30)
 
@@ -91,11 +91,11 @@ def standalone(tmp_path_factory):
             return dag.get("is_paused") is False and re.search(
                 r"^triggerer .*trigger ID \d+ starting", output, re.M)
 
-        _wait("the inbox watcher in the triggerer", watching, 180, every=1)
+        wait_for("the inbox watcher in the triggerer", watching, 180, every=1)
         print(f"standalone ready, watcher running after {time.monotonic() - started:.1f} s")
         yield base, token, bucket
     finally:
-        _stop(proc, grace=30)
+        stop_process_tree(proc, grace=30)
         log.close()
 
 
@@ -146,16 +146,16 @@ def test_a_drop_is_answered_within_30_seconds(standalone, programme):
     home = bucket.parent
     units = [u for u in programme.expected_units(programme.period(PERIOD))
              if programme.is_local(u)][:9]
-    _wait("the runs started with the scheduler to end", lambda: _idle(base, token), 180)
+    wait_for("the runs started with the scheduler to end", lambda: _idle(base, token), 180)
     latencies, by_watcher = [], 0
     for n, unit in enumerate(units[:6]):  # three drops in a row answered by the watcher's runs
         name = f"Báo cáo lần {n + 1}.xlsx"
         dropped = _drop(bucket, programme, unit, name)
-        [receipt] = _wait(f"the receipt of drop {n + 1}",
+        [receipt] = wait_for(f"the receipt of drop {n + 1}",
                           lambda u=unit: _receipt(bucket, programme, u), 120, every=0.25)
         latencies.append(time.monotonic() - dropped)
         assert "ĐÃ TIẾP NHẬN" in receipt.read_text(encoding="utf-8")
-        _wait("the run to end", lambda: _idle(base, token), 120)
+        wait_for("the run to end", lambda: _idle(base, token), 120)
         # a 5-minute cron run may take a drop first; only the watcher's runs count
         by_watcher += _claimed_by(home, unit.code, name).startswith("asset_triggered__")
         if by_watcher == 3:
@@ -172,7 +172,7 @@ def test_a_drop_is_answered_within_30_seconds(standalone, programme):
     started = time.monotonic()
     for n, unit in enumerate(burst):
         _drop(bucket, programme, unit, f"Báo cáo cùng lúc {n}.xlsx")
-    _wait("the three receipts", lambda: all(_receipt(bucket, programme, u) for u in burst),
+    wait_for("the three receipts", lambda: all(_receipt(bucket, programme, u) for u in burst),
           120, every=0.25)
     print(f"burst of 3 drops -> last receipt: {time.monotonic() - started:.1f} s")
     time.sleep(8)  # a second event, if any, would have started a run by now

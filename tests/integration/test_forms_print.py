@@ -13,11 +13,11 @@ import json
 import re
 import unicodedata
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from _print import need_libreoffice, page_sheet, page_text, pdf_of, printed_sizes
 from openpyxl import load_workbook
+from support import DATA
 
 from baocao.forms import (
     GUIDE_SHEET,
@@ -32,7 +32,7 @@ from baocao.forms import (
 from baocao.preview import page_words
 
 PERIOD = "2026-H1"
-FIXTURE = Path(__file__).parent / "data" / "form_cells_2026.1.json"
+FIXTURE = DATA / "form_cells_2026.1.json"
 
 
 def _units(prog):
@@ -117,20 +117,14 @@ def test_guide_in_plain_words_with_the_deadline_as_it_counts(programme):
     assert all(unicodedata.is_normalized("NFC", t) for t in lines)
 
 
-def test_guide_tells_how_to_send_in_production(programme, monkeypatch):
-    from baocao.config import settings
-
-    monkeypatch.setenv("BAOCAO_BUCKET_URL", "s3://baocao-intake")
-    monkeypatch.setenv("BAOCAO_UPLOAD_CONSOLE_URL", "https://baocao.langson.gov.vn:9001")
-    monkeypatch.setenv("BAOCAO_UPLOAD_ENDPOINT_URL", "https://s3.baocao.langson.gov.vn")
-    settings.cache_clear()
-    try:
-        commune, _ = _units(programme)
-        period = programme.period(PERIOD)
-        text = "\n".join(t for _s, t in guide_lines(programme, commune, period,
-                                                    workbook_layouts(programme, commune)))
-    finally:
-        settings.cache_clear()
+def test_guide_tells_how_to_send_in_production(programme, baocao_env):
+    baocao_env(bucket_url="s3://baocao-intake",
+               upload_console_url="https://baocao.langson.gov.vn:9001",
+               upload_endpoint_url="https://s3.baocao.langson.gov.vn")
+    commune, _ = _units(programme)
+    period = programme.period(PERIOD)
+    text = "\n".join(t for _s, t in guide_lines(programme, commune, period,
+                                                workbook_layouts(programme, commune)))
     user = f"lang-son-{commune.code}"
     assert f"Mở trang https://baocao.langson.gov.vn:9001 và đăng nhập bằng tài khoản {user}" \
         in text

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from support import DAGS
 
 from baocao.forms import META_SHEET, build_form
 from baocao.parsing import parse_submission
@@ -116,8 +117,7 @@ def test_forms_dag_publishes_into_the_bucket(airflow_db, programme):
 
     from baocao.intake import programme_root
 
-    bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[1] / "dags" /
-                                "baocao_forms.py"))
+    bag = DagBag(dag_folder=str(DAGS / "baocao_forms.py"))
     assert bag.import_errors == {}
     dag = bag.dags["baocao_forms"]
     run = dag.test(run_conf={"programme": "lang-son", "period": SMALL})
@@ -130,21 +130,16 @@ def test_forms_dag_publishes_into_the_bucket(airflow_db, programme):
     assert snapshot(folder) == before  # the same run again rewrites nothing
 
 
-def test_cli_forms_publishes_like_the_dag(tmp_path, monkeypatch, capsys, programme):
+def test_cli_forms_publishes_like_the_dag(tmp_path, baocao_env, capsys, programme):
     import json
 
     from baocao.cli import main
-    from baocao.config import settings
 
-    monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
-    settings.cache_clear()
-    try:
-        assert main(["forms", "--programme", "lang-son", "--period", SMALL]) == 0
-        first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        units = programme.expected_units(programme.period(SMALL))
-        assert (first["units"], first["written"]) == (len(units), len(units) + 1)
-        assert main(["forms", "--programme", "lang-son", "--period", SMALL]) == 0
-        again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        assert (again["written"], again["unchanged"]) == (0, len(units) + 1)
-    finally:
-        settings.cache_clear()
+    baocao_env(bucket_url=f"file://{tmp_path / 'bucket'}")
+    assert main(["forms", "--programme", "lang-son", "--period", SMALL]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    units = programme.expected_units(programme.period(SMALL))
+    assert (first["units"], first["written"]) == (len(units), len(units) + 1)
+    assert main(["forms", "--programme", "lang-son", "--period", SMALL]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (again["written"], again["unchanged"]) == (0, len(units) + 1)

@@ -15,15 +15,7 @@ from baocao.forms import SHEET_TITLES, sheet_layout
 from baocao.history import lead_local_gap, year_on_year_warnings
 from baocao.parsing import Problem, parse_submission
 from baocao.programme import TOTAL
-from baocao.warehouse.db import get_engine
-from baocao.warehouse.merge import FileInfo, record_submission, sync_programme
-
-
-@pytest.fixture
-def wh(warehouse_url, programme):
-    engine = get_engine(warehouse_url)
-    sync_programme(engine, programme)
-    return engine
+from baocao.warehouse.merge import FileInfo, record_submission
 
 
 def parsed_with(prog, unit_code: str, period_code: str, values: dict):

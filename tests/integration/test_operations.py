@@ -3,12 +3,12 @@ correction end to end, and the failure alert. Mail goes to a local SMTP server o
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
+from support import drop, free_port, smtp_conn
 
 from baocao.demo import fill_form
 from baocao.intake import run_intake
@@ -20,13 +20,6 @@ from baocao.warehouse.readmodels import completeness, unit_statuses
 PERIOD = "2026-H1"
 ON_TIME = datetime(2026, 6, 10, 2, tzinfo=UTC)
 LATE = datetime(2026, 6, 22, 3, tzinfo=UTC)
-
-
-def _drop(root, unit: str, name: str, data: bytes, when: datetime) -> None:
-    path = root / "inbox" / unit / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path.path, (when.timestamp(), when.timestamp()))
 
 
 @pytest.fixture
@@ -55,12 +48,12 @@ def world(small, warehouse_url, tmp_path):
     root = ObjectStoragePath(f"file://{tmp_path / 'bucket'}")
     units = {u.code: u for u in prog.units}
     on_time, late, returned, rejected = (units[c.code] for c in communes[:4])
-    _drop(root, on_time.code, "bc.xlsx", fill_form(prog, on_time, period), ON_TIME)
+    drop(root, on_time.code, "bc.xlsx", fill_form(prog, on_time, period), ON_TIME)
     lead = prog.lead_unit(period.deadline)
-    _drop(root, lead.code, "bc.xlsx", fill_form(prog, lead, period), ON_TIME)
-    _drop(root, late.code, "bc.xlsx", fill_form(prog, late, period), LATE)
-    _drop(root, returned.code, "bc.xlsx", fill_form(prog, returned, period), ON_TIME)
-    _drop(root, rejected.code, "bc.xlsx", b"PK\x03\x04 broken", ON_TIME)
+    drop(root, lead.code, "bc.xlsx", fill_form(prog, lead, period), ON_TIME)
+    drop(root, late.code, "bc.xlsx", fill_form(prog, late, period), LATE)
+    drop(root, returned.code, "bc.xlsx", fill_form(prog, returned, period), ON_TIME)
+    drop(root, rejected.code, "bc.xlsx", b"PK\x03\x04 broken", ON_TIME)
     outcomes = {o.unit_code: o for o in run_intake(prog, engine, root, "seed")}
     return_submission(engine, outcomes[returned.code].submission_id, "Số liệu chưa khớp")
     codes = {"on_time": on_time.code, "late": late.code, "returned": returned.code,
@@ -134,8 +127,6 @@ def test_overdue_mail_to_the_lead_lists_missing_and_late(world, smtp_server):
 
 
 def test_smtp_down_marks_nothing_and_the_retry_sends(world, monkeypatch, smtp_server):
-    from conftest import free_port, smtp_conn
-
     prog, engine, period, c = world
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn(free_port()))  # nobody listens
     with pytest.raises(OSError):
@@ -161,19 +152,16 @@ def test_lead_without_address_does_not_fail_the_run(world, smtp_server):
 # ---- return for correction, end to end through the CLI ----------------------------------
 
 @pytest.fixture
-def live(tmp_path, monkeypatch, programme):
+def live(tmp_path, baocao_env, programme):
     """Settings pointing at a fresh warehouse and bucket (what the CLI uses)."""
     from airflow.sdk import ObjectStoragePath
 
-    from baocao.config import settings
     from baocao.pipeline import engine, prepare_warehouse
 
-    monkeypatch.setenv("BAOCAO_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'wh.sqlite'}")
-    monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
-    settings.cache_clear()
+    baocao_env(warehouse_url=f"sqlite:///{tmp_path / 'wh.sqlite'}",
+               bucket_url=f"file://{tmp_path / 'bucket'}")
     prepare_warehouse("lang-son")
-    yield engine(), ObjectStoragePath(f"file://{tmp_path / 'bucket' / 'lang-son'}")
-    settings.cache_clear()
+    return engine(), ObjectStoragePath(f"file://{tmp_path / 'bucket' / 'lang-son'}")
 
 
 def test_return_flow_end_to_end(live, programme, capsys):
@@ -188,7 +176,7 @@ def test_return_flow_end_to_end(live, programme, capsys):
 
     cell = _first_cell(programme, unit, "W_OVERSTAY", "", "")
     wrong = demo_values(programme, unit, period)[("W_OVERSTAY", "", "")] + 5
-    _drop(root, unit.code, "bc.xlsx",
+    drop(root, unit.code, "bc.xlsx",
           fill_form(programme, unit, period, overrides={("workers", cell): wrong}), ON_TIME)
     [first] = run_intake(programme, engine, root, "r1")
     assert first.status == "accepted"
@@ -214,7 +202,7 @@ def test_return_flow_end_to_end(live, programme, capsys):
     assert main(["return", "--submission", str(first.submission_id), "--reason", "  "]) == 2
 
     # the unit sends a corrected file: it counts again, and the history keeps both
-    _drop(root, unit.code, "bc-sua.xlsx", fill_form(programme, unit, period),
+    drop(root, unit.code, "bc-sua.xlsx", fill_form(programme, unit, period),
           ON_TIME.replace(day=12))
     [second] = run_intake(programme, engine, root, "r2")
     assert second.status == "accepted" and second.version == 2
@@ -228,30 +216,23 @@ def test_return_flow_end_to_end(live, programme, capsys):
     assert main(["return", "--submission", str(first.submission_id), "--reason", "x"]) == 2
 
 
-def test_failure_alert_mails_the_engineers(monkeypatch, smtp_server):
+def test_failure_alert_mails_the_engineers(monkeypatch, baocao_env, smtp_server):
     from types import SimpleNamespace
 
     from baocao.alerts import notify_failure
-    from baocao.config import settings
 
-    monkeypatch.setenv("BAOCAO_ENGINEERS_EMAIL", "kythuat@example.vn, trucca@example.vn")
-    settings.cache_clear()
-    try:
-        ti = SimpleNamespace(dag_id="baocao_intake", task_id="process_inbox",
-                             run_id="scheduled__2026-06-20", try_number=4,
-                             log_url="http://localhost:8080/dags/baocao_intake/runs/x/log")
-        assert notify_failure({"ti": ti, "exception": ConnectionError("bucket unreachable")})
-        [msg] = smtp_server.messages
-        assert msg.rcpt_tos == ["kythuat@example.vn", "trucca@example.vn"]
-        body = _body(msg)
-        assert "baocao_intake.process_inbox" in msg["Subject"]
-        for text in ("process_inbox", "scheduled__2026-06-20", "bucket unreachable",
-                     ti.log_url, "thất bại"):
-            assert text in body
-        # SMTP down: the callback logs and returns False instead of raising
-        from conftest import free_port, smtp_conn
-
-        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn(free_port()))
-        assert notify_failure({"ti": ti, "exception": RuntimeError("x")}) is False
-    finally:
-        settings.cache_clear()
+    baocao_env(engineers_email="kythuat@example.vn, trucca@example.vn")
+    ti = SimpleNamespace(dag_id="baocao_intake", task_id="process_inbox",
+                         run_id="scheduled__2026-06-20", try_number=4,
+                         log_url="http://localhost:8080/dags/baocao_intake/runs/x/log")
+    assert notify_failure({"ti": ti, "exception": ConnectionError("bucket unreachable")})
+    [msg] = smtp_server.messages
+    assert msg.rcpt_tos == ["kythuat@example.vn", "trucca@example.vn"]
+    body = _body(msg)
+    assert "baocao_intake.process_inbox" in msg["Subject"]
+    for text in ("process_inbox", "scheduled__2026-06-20", "bucket unreachable",
+                 ti.log_url, "thất bại"):
+        assert text in body
+    # SMTP down: the callback logs and returns False instead of raising
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn(free_port()))
+    assert notify_failure({"ti": ti, "exception": RuntimeError("x")}) is False

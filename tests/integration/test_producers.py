@@ -29,10 +29,10 @@ import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from lxml import etree
+from support import ROOT
 
 from baocao.demo import fill_form
 from baocao.forms import SHEET_TITLES, sheet_layout
@@ -640,7 +640,7 @@ def test_checks_stay_under_1_gib_on_the_worst_files(form, programme, tmp_path):
     for name, data in _worst_files(good).items():
         path = tmp_path / f"{name}.xlsx"
         path.write_bytes(data)
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "plugins")}
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
         done = subprocess.run([sys.executable, "-c", script, str(path), unit.code],
                               capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]

@@ -6,14 +6,13 @@ python-docx and openpyxl; expected figures are computed by hand from the seeded 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlalchemy import insert
+from support import seed_submission as seed
 
 from baocao.programme import list_programme_files, load_programme
 from baocao.reports.context import build_report_data, target_table
@@ -21,31 +20,8 @@ from baocao.reports.docx_report import render_docx
 from baocao.reports.xlsx_report import render_xlsx
 from baocao.warehouse.db import get_engine, migrate
 from baocao.warehouse.merge import sync_programme
-from baocao.warehouse.models import FactValue, Submission
 
 GENERATED = datetime(2026, 6, 21, 0, 0, tzinfo=UTC)  # 07:00 on 21/6/2026 in Vietnam
-
-
-def seed(engine, prog, period_code: str, unit_code: str,
-         values: dict[tuple[str, str, str], float], status: str = "accepted") -> None:
-    """One submission of ``unit_code`` (current when accepted) with ``values``."""
-    period = prog.period(period_code)
-    unit = prog.unit(unit_code, period.deadline)
-    when = datetime(period.deadline.year, period.deadline.month, 1, tzinfo=UTC)
-    accepted = status == "accepted"
-    with engine.begin() as conn:
-        sid = conn.execute(insert(Submission).values(
-            programme=prog.code, period=period.code, unit_code=unit.code,
-            unit_valid_from=unit.valid_from, file_name=f"{unit.code}.xlsx",
-            bucket_path=f"inbox/{unit.code}/{unit.code}.xlsx", checksum=uuid.uuid4().hex,
-            size_bytes=1, received_at=when, processed_at=when, status=status,
-            version=1 if accepted else None, is_current=accepted, late=False,
-        ).returning(Submission.id)).scalar_one()
-        if values:
-            conn.execute(insert(FactValue), [
-                {"submission_id": sid, "sheet": "s", "cell": "A1", "indicator": ind,
-                 "row_key": row, "col_key": col, "value": value, "computed": False}
-                for (ind, row, col), value in values.items()])
 
 
 def docx_text(data: bytes) -> str:

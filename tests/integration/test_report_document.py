@@ -14,6 +14,7 @@ from io import BytesIO
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
+from support import baocao_settings
 
 from baocao.programme import load_programme
 from baocao.reports.context import build_report_data
@@ -30,7 +31,6 @@ SECTIONS = ["I. CÔNG TÁC LÃNH ĐẠO, CHỈ ĐẠO, TRIỂN KHAI THỰC HIỆ
 def rendered(tmp_path_factory):
     """Per programme: its demo period through seed_demo and the intake (own warehouse and
     bucket), the draft .docx and its PDF pages."""
-    from baocao.config import settings
     from baocao.intake import programme_root, run_intake
     from baocao.pipeline import seed_demo
     from baocao.preview import page_texts, to_pdf
@@ -39,12 +39,9 @@ def rendered(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("report-document")
     out = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BAOCAO_BUCKET_URL", f"file://{base / 'bucket'}")
-        url = f"sqlite:///{base / 'wh.sqlite'}"
-        mp.setenv("BAOCAO_WAREHOUSE_URL", url)
-        mp.setenv("BAOCAO_DATA_DOCS_DIR", str(base / "docs"))
-        settings.cache_clear()
+    url = f"sqlite:///{base / 'wh.sqlite'}"
+    with baocao_settings(bucket_url=f"file://{base / 'bucket'}", warehouse_url=url,
+                         data_docs_dir=base / "docs"):
         migrate(url)
         engine = get_engine(url)
         try:
@@ -62,7 +59,6 @@ def rendered(tmp_path_factory):
                              "seeded": seeded, "doc": Document(BytesIO(docx))}
         finally:
             engine.dispose()
-    settings.cache_clear()
     return out
 
 

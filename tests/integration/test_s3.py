@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from _moto import MotoS3, free_port
+from _moto import MotoS3
+from support import DAGS, free_port
+from support import baocao_settings as configured
 
-pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow]
+# the module's DAG runs on S3 and on files (minutes) count in its first tests' time
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.slow,
+              pytest.mark.timeout(900)]
 PERIOD = "2026-H1"
-DAGS = Path(__file__).resolve().parents[1] / "dags"
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CONN_ID = "baocao_s3_test"
 MOTO = MotoS3(free_port())
@@ -62,22 +63,6 @@ def pg_schemas(pg_schema_url):
         for schema in made:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-@contextmanager
-def configured(**values: str):
-    """``BAOCAO_*`` settings for the block (the cached settings are re-read on both ends)."""
-    from baocao.config import settings
-
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in values.items():
-            mp.setenv(f"BAOCAO_{name.upper()}", value)
-        settings.cache_clear()
-        try:
-            yield
-        finally:
-            settings.cache_clear()
-    settings.cache_clear()
 
 
 def s3_settings(moto: MotoS3, warehouse: str, tag: str) -> dict[str, str]:

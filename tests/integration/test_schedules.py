@@ -4,10 +4,10 @@ period shown by ``baocao periods`` and used by default by ``baocao status``."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 
 import pytest
+from support import drop
 
 from baocao.config import settings
 from baocao.pipeline import draft_periods, due_finals
@@ -63,7 +63,7 @@ def test_every_due_final_is_rendered(tmp_path, programme):
 
 
 @pytest.fixture
-def live(tmp_path, monkeypatch, programme):
+def live(tmp_path, baocao_env, programme):
     """A fresh warehouse, bucket and outbox; three communes reported for 2026-H1."""
     from airflow.sdk import ObjectStoragePath
 
@@ -71,22 +71,17 @@ def live(tmp_path, monkeypatch, programme):
     from baocao.intake import run_intake
     from baocao.pipeline import engine, prepare_warehouse
 
-    monkeypatch.setenv("BAOCAO_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'wh.sqlite'}")
-    monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{tmp_path / 'bucket'}")
-    monkeypatch.setenv("BAOCAO_OUTBOX_URL", f"file://{tmp_path / 'outbox'}")
-    settings.cache_clear()
+    baocao_env(warehouse_url=f"sqlite:///{tmp_path / 'wh.sqlite'}",
+               bucket_url=f"file://{tmp_path / 'bucket'}",
+               outbox_url=f"file://{tmp_path / 'outbox'}")
     prepare_warehouse("lang-son")
     root = ObjectStoragePath(f"file://{tmp_path / 'bucket' / 'lang-son'}")
     period = programme.period(PERIOD)
     for u in [u for u in programme.expected_units(period) if u.kind == "commune"][:3]:
-        path = root / "inbox" / u.code / "bc.xlsx"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(fill_form(programme, u, period))
-        when = datetime(2026, 6, 10, 2, tzinfo=UTC).timestamp()
-        os.utime(path.path, (when, when))
+        drop(root, u.code, "bc.xlsx", fill_form(programme, u, period),
+             datetime(2026, 6, 10, 2, tzinfo=UTC))
     run_intake(programme, engine(), root, "seed")
-    yield tmp_path / "outbox"
-    settings.cache_clear()
+    return tmp_path / "outbox"
 
 
 def test_a_late_run_of_the_same_data_writes_no_new_draft(live, programme):

@@ -6,17 +6,13 @@ period) so every expected number below is computed by hand from the seeds.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
-from sqlalchemy import insert
+from support import seed_submission as seed
 
 from baocao.programme import load_programme
 from baocao.series import build_series, group_units, notes
 from baocao.warehouse.db import get_engine
 from baocao.warehouse.merge import sync_programme
-from baocao.warehouse.models import FactValue, Submission
 from baocao.warehouse.readmodels import provincial_totals
 
 TOTAL = ("W_DEP.TOTAL.total",)
@@ -37,26 +33,6 @@ NEWS = {  # C_NEWS counts from every unit (primary: all)
     "2025-H1": {"SNV": 6, "SKHCN": 3, "SVHTTDL": 4, "DPTTH": 9, "BAOLS": 8, "H-180": 1},
     "2026-H1": {"SNV": 10, "SKHCN": 2, "SVHTTDL": 1, "BPTTH": 20, "X-06040": 3},
 }
-
-
-def seed(engine, prog, period_code: str, unit_code: str,
-         values: dict[tuple[str, str, str], float]) -> int:
-    """One current accepted submission of ``unit_code`` for the period, with ``values``."""
-    period = prog.period(period_code)
-    unit = prog.unit(unit_code, period.deadline)
-    when = datetime(period.deadline.year, period.deadline.month, 1, tzinfo=UTC)
-    with engine.begin() as conn:
-        sid = conn.execute(insert(Submission).values(
-            programme=prog.code, period=period.code, unit_code=unit.code,
-            unit_valid_from=unit.valid_from, file_name=f"{unit.code}.xlsx",
-            bucket_path=f"inbox/{unit.code}/{unit.code}.xlsx", checksum=uuid.uuid4().hex,
-            size_bytes=1, received_at=when, processed_at=when, status="accepted", version=1,
-            is_current=True, late=False).returning(Submission.id)).scalar_one()
-        conn.execute(insert(FactValue), [
-            {"submission_id": sid, "sheet": "s", "cell": "A1", "indicator": ind,
-             "row_key": row, "col_key": col, "value": value, "computed": False}
-            for (ind, row, col), value in values.items()])
-    return sid
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ with ``merge.return_submission``. Expected statuses and figures come from what w
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from support import drop
 
 from baocao.config import settings
 
@@ -24,13 +24,6 @@ LATE = datetime(2026, 6, 21, 3, tzinfo=UTC)  # 10:00 on 21/6, the day after the 
 HOSTILE_NAME = "Báo cáo <img src=x onerror=alert(1)>.xlsx"
 PAGE_TEXT = {"on_time": "Đúng hạn", "late": "Nộp muộn (ngày 21/06/2026)",
              "missing": "Chưa nộp", "returned": "Bị trả lại", "rejected": "Bị từ chối"}
-
-
-def _drop(root, unit: str, name: str, data: bytes, when: datetime) -> None:
-    path = root / "inbox" / unit / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path.path, (when.timestamp(), when.timestamp()))
 
 
 def seed_warehouse(prog, url: str, bucket_url: str) -> dict[str, str]:
@@ -53,18 +46,18 @@ def seed_warehouse(prog, url: str, bucket_url: str) -> dict[str, str]:
                      (u.code for u in units), strict=True))
     by_code = {u.code: u for u in units}
     form = {code: fill_form(prog, unit, period) for code, unit in by_code.items()}
-    _drop(root, roles["on_time"], HOSTILE_NAME, form[roles["on_time"]], ON_TIME)
-    _drop(root, roles["late"], "bc.xlsx", form[roles["late"]], LATE)
+    drop(root, roles["on_time"], HOSTILE_NAME, form[roles["on_time"]], ON_TIME)
+    drop(root, roles["late"], "bc.xlsx", form[roles["late"]], LATE)
     bad = demo_values(prog, by_code[roles["rejected"]], period)
     bad[("W_COUNSELLED", "", "")] = "khoảng 50"
-    _drop(root, roles["rejected"], "hỏng.xlsx", fill_form(prog, by_code[roles["rejected"]],
+    drop(root, roles["rejected"], "hỏng.xlsx", fill_form(prog, by_code[roles["rejected"]],
                                                           period, values=bad), ON_TIME)
-    _drop(root, roles["returned"], "bc.xlsx", form[roles["returned"]], ON_TIME)
+    drop(root, roles["returned"], "bc.xlsx", form[roles["returned"]], ON_TIME)
     wrong = demo_values(prog, by_code[roles["twice"]], period)
     wrong[("W_OVERSTAY", "", "")] += 5
     first = fill_form(prog, by_code[roles["twice"]], period, values=wrong)
-    _drop(root, roles["twice"], "lần 1.xlsx", first, ON_TIME - timedelta(days=2))
-    _drop(root, roles["twice"], "lần 2.xlsx", form[roles["twice"]], ON_TIME)
+    drop(root, roles["twice"], "lần 1.xlsx", first, ON_TIME - timedelta(days=2))
+    drop(root, roles["twice"], "lần 2.xlsx", form[roles["twice"]], ON_TIME)
     outcomes = run_intake(prog, engine, root, "seed")
     assert sorted(o.status for o in outcomes) == ["accepted"] * 5 + ["rejected"]
     returned = next(o for o in outcomes if o.unit_code == roles["returned"])
@@ -93,17 +86,12 @@ def seeded(programme, tmp_path_factory):
 
 
 @pytest.fixture
-def use_warehouse(monkeypatch):
+def use_warehouse(baocao_env):
     """Point ``settings()`` at another warehouse (and bucket) for one test."""
     def use(url: str, bucket: str | None = None) -> None:
-        monkeypatch.setenv("BAOCAO_WAREHOUSE_URL", url)
-        if bucket:
-            monkeypatch.setenv("BAOCAO_BUCKET_URL", bucket)
-        settings.cache_clear()
+        baocao_env(warehouse_url=url, **({"bucket_url": bucket} if bucket else {}))
 
-    yield use
-    monkeypatch.undo()
-    settings.cache_clear()
+    return use
 
 
 def page_rows(html: str) -> dict[str, dict[str, str]]:
@@ -372,14 +360,12 @@ def test_units_needing_attention_come_first_and_can_be_filtered(seeded, programm
     assert "giờ Việt Nam" in page.split("<footer>")[1]
 
 
-def test_only_the_deployments_programmes_are_offered(seeded, use_warehouse, monkeypatch):
+def test_only_the_deployments_programmes_are_offered(seeded, use_warehouse, baocao_env):
     from baocao.status_page import build_view
 
     url, bucket, _roles = seeded
     use_warehouse(url, bucket)
-    monkeypatch.setenv("BAOCAO_PROGRAMMES", "lang-son,ha-tinh")
-    monkeypatch.setenv("BAOCAO_PROGRAMMES_OFF", "ha-tinh")
-    settings.cache_clear()
+    baocao_env(programmes="lang-son,ha-tinh", programmes_off="ha-tinh")
     view = build_view("lang-son", PERIOD)
     assert [code for code, _label in view.programmes] == ["lang-son"]
     assert build_view("ha-tinh", PERIOD).status_code == 404  # switched off

@@ -11,47 +11,29 @@ Set BAOCAO_STATUS_SCREENSHOT=/path.png to keep a screenshot of the page.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
+from support import HEALTH_TIMEOUT, ROOT, free_port, stop_process_tree, wait_for
 from test_status_page import PAGE_TEXT, PERIOD, expected_statuses, seed_warehouse
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[1]
+# airflow standalone's start (minutes on a loaded machine) counts in the test's time
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(900)]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-HEALTH_TIMEOUT = 180  # ≈14 s on an idle machine; the shared CI machine can be much slower
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(what: str, check, timeout: float, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except (httpx.HTTPError, OSError, KeyError, WebDriverError):
-            result = None
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class WebDriverError(RuntimeError):
     pass
+
+
+def _wait(what: str, check, timeout: float, every: float = 0.5):
+    return wait_for(what, check, timeout, every, errors=(WebDriverError,))
 
 
 class Browser:
@@ -111,27 +93,6 @@ def _ref(element: dict) -> str:
     return next(iter(element.values()))
 
 
-def _stop(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM a process and all its descendants, wait up to ``grace`` seconds, SIGKILL what
-    is left. Standalone's parts run in their own sessions (a process-group kill misses them)
-    and the scheduler keeps running 15–30 s after SIGTERM."""
-    try:
-        root = psutil.Process(proc.pid)
-        family = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        family = []
-    for p in family:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.terminate()
-    _gone, alive = psutil.wait_procs(family, timeout=grace)
-    for p in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-    psutil.wait_procs(alive, timeout=10)
-    print(f"stopped {len(family)} processes, {len(alive)} of them with SIGKILL")
-    proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def chromium():
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
@@ -154,7 +115,7 @@ def airflow(seeded, tmp_path_factory):
     """``airflow standalone`` on a free port with its own home; (base URL, admin password)."""
     url, bucket, _roles = seeded
     home = tmp_path_factory.mktemp("standalone")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "BAOCAO_"))}
     env.update({
@@ -198,14 +159,14 @@ def airflow(seeded, tmp_path_factory):
         yield base, password
     finally:
         stop_started = time.monotonic()
-        _stop(proc, grace=30)
+        stop_process_tree(proc, grace=30)
         log.close()
         print(f"airflow standalone stopped in {time.monotonic() - stop_started:.1f} s")
 
 
 @pytest.fixture(scope="module")
 def browser(chromium, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     logs = tmp_path_factory.mktemp("chromedriver")
     driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}", f"--log-path={logs / 'log'}"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -219,7 +180,7 @@ def browser(chromium, tmp_path_factory):
         finally:
             b.quit()
     finally:
-        _stop(driver, grace=10)
+        stop_process_tree(driver, grace=10)
 
 
 ROWS_JS = """return Array.from(document.querySelectorAll('#units tbody tr')).map(tr =>

@@ -37,13 +37,6 @@ def count(engine, table: str) -> int:
         return conn.execute(sa.text(f"select count(*) from {table}")).scalar_one()
 
 
-@pytest.fixture
-def wh(warehouse_url, programme):
-    engine = get_engine(warehouse_url)
-    sync_programme(engine, programme)
-    return engine
-
-
 def test_migration_twice_is_a_noop(warehouse_url):
     engine = get_engine(warehouse_url)
     before = sa.inspect(engine).get_table_names()

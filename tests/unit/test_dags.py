@@ -1,5 +1,6 @@
-"""DAG integrity: every DAG file imports cleanly, fast, without heavy imports at top level, and
-every task carries the shared defaults (retries with backoff, a time limit, the alerts)."""
+"""DAG integrity: every DAG file imports cleanly, without heavy imports at top level, and
+every task carries the shared defaults (retries with backoff, a time limit, the alerts).
+How long a DAG file takes to parse is measured in bench/dag_import.py, not asserted here."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support import DAGS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-DAGS = ROOT / "dags"
 DAG_FILES = sorted(DAGS.glob("*.py"))
 HEAVY = ("pandas", "great_expectations", "openpyxl", "docxtpl", "matplotlib", "docx",
          "sqlalchemy", "jinja2")
@@ -112,24 +112,21 @@ def test_intake_starts_on_drops_with_the_cron_as_safety_net(dagbag):
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
-def test_dag_file_imports_fast_and_light(path):
+def test_dag_file_imports_light(path):
     code = f"""
-import importlib.util, json, sys, time
+import importlib.util, json, sys
 import airflow.sdk  # baseline: Airflow itself
 before = set(sys.modules)
-t = time.perf_counter()
 spec = importlib.util.spec_from_file_location("dagfile", {str(path)!r})
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
 new = set(sys.modules) - before
-print(json.dumps({{"seconds": time.perf_counter() - t,
-                  "new": sorted({{m.split('.')[0] for m in new}}),
+print(json.dumps({{"new": sorted({{m.split('.')[0] for m in new}}),
                   "baocao": sorted(m for m in new if m.split('.')[0] == "baocao")}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["seconds"] < 0.5, result
     assert not set(result["new"]) & set(HEAVY), result["new"]
     assert set(result["baocao"]) <= PARSE_TIME, "the package is imported only inside tasks"
 

@@ -9,19 +9,14 @@ import time
 
 import pytest
 
-from baocao.config import settings
 from baocao.inbox_watch import InboxTrigger, InboxWatch, event_payload, inbox_urls
 
 
 @pytest.fixture
-def bucket(monkeypatch, tmp_path):
+def bucket(baocao_env, tmp_path):
     folder = tmp_path / "bucket"
-    monkeypatch.setenv("BAOCAO_BUCKET_URL", f"file://{folder}")
-    monkeypatch.setenv("BAOCAO_PROGRAMMES", "lang-son,ha-tinh")
-    settings.cache_clear()
-    yield folder
-    monkeypatch.undo()
-    settings.cache_clear()
+    baocao_env(bucket_url=f"file://{folder}", programmes="lang-son,ha-tinh")
+    return folder
 
 
 def _put(path, data: bytes = b"x") -> None:

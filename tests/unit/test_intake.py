@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from support import drop
 
 from baocao.demo import fill_form
 from baocao.intake import claim, list_inbox, run_intake
@@ -27,14 +28,6 @@ def env(tmp_path, programme):
     engine = get_engine(url)
     sync_programme(engine, programme)
     return ObjectStoragePath(f"file://{tmp_path / 'bucket'}"), engine
-
-
-def drop(root, unit: str, name: str, data: bytes, when: datetime):
-    path = root / "inbox" / unit / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path.path, (when.timestamp(), when.timestamp()))
-    return path
 
 
 def files(root, prefix: str) -> list[str]:

@@ -9,20 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from baocao import layout
-from baocao.config import active_programmes, settings
-
-
-@pytest.fixture
-def env(monkeypatch):
-    """Set ``BAOCAO_*`` variables for one test (settings re-read)."""
-    def use(**values: str) -> None:
-        for key, value in values.items():
-            monkeypatch.setenv(f"BAOCAO_{key.upper()}", value)
-        settings.cache_clear()
-
-    yield use
-    monkeypatch.undo()
-    settings.cache_clear()
+from baocao.config import active_programmes
 
 
 @pytest.mark.parametrize(("bucket_url", "root", "shared", "prefix", "bucket"), [
@@ -46,13 +33,13 @@ def test_programme_roots(bucket_url, root, shared, prefix, bucket):
     assert layout.bucket_name("ha-tinh", bucket_url) == bucket
 
 
-def test_clerk_facing_places_carry_the_programme(env):
-    env(bucket_url="s3://baocao-intake")
+def test_clerk_facing_places_carry_the_programme(baocao_env):
+    baocao_env(bucket_url="s3://baocao-intake")
     assert layout.drop_location("ha-tinh", "SNV") == "ha-tinh/inbox/SNV/"
     assert layout.receipts_location("lang-son", "SNV") == "lang-son/receipts/SNV/"
     assert layout.form_path("lang-son", "2026-Y", "SNV") == "lang-son/templates/2026-Y/SNV.xlsx"
     assert layout.templates_location("lang-son", "2026-Y") == "lang-son/templates/2026-Y/"
-    env(bucket_url="s3://baocao-{programme}")  # one bucket per programme: no prefix
+    baocao_env(bucket_url="s3://baocao-{programme}")  # one bucket per programme: no prefix
     assert layout.drop_location("ha-tinh", "SNV") == "inbox/SNV/"
     # paths the intake writes are relative to the programme's root, whatever the mode
     assert layout.receipt_file("SNV", "bc", "0123456789abcdef") == \
@@ -68,27 +55,27 @@ def test_programme_codes_that_cannot_name_a_folder_are_refused(bad):
         layout.programme_url(bad, "s3://baocao-intake")
 
 
-def test_active_programmes(env, tmp_path):
+def test_active_programmes(baocao_env, tmp_path):
     folder = tmp_path / "programmes"
     folder.mkdir()
     for name in ("common", "ha-tinh", "lang-son", "thai-nguyen", "_draft"):
         (folder / f"{name}.yaml").write_text("code: x\n", encoding="utf-8")
-    env(programmes_dir=str(folder), programmes="all")
+    baocao_env(programmes_dir=str(folder), programmes="all")
     assert active_programmes() == ["ha-tinh", "lang-son", "thai-nguyen"]
-    env(programmes_off="thai-nguyen, lang-son")
+    baocao_env(programmes_off="thai-nguyen, lang-son")
     assert active_programmes() == ["ha-tinh"]
-    env(programmes="lang-son,ha-tinh,lang-son", programmes_off="")
+    baocao_env(programmes="lang-son,ha-tinh,lang-son", programmes_off="")
     assert active_programmes() == ["lang-son", "ha-tinh"]  # the order given, once each
-    env(programmes="lang-son,lam-dong")  # a listed code without a file stays: its tasks fail
+    baocao_env(programmes="lang-son,lam-dong")  # a listed code without a file stays: its tasks fail
     assert active_programmes() == ["lang-son", "lam-dong"]
 
 
-def test_pipeline_targets(env, tmp_path):
+def test_pipeline_targets(baocao_env, tmp_path):
     from types import SimpleNamespace
 
     from baocao.pipeline import intake_targets, report_targets
 
-    env(programmes="lang-son,ha-tinh")
+    baocao_env(programmes="lang-son,ha-tinh")
     assert intake_targets() == ["lang-son", "ha-tinh"]  # the cron: every active programme
     assert intake_targets("ha-tinh") == ["ha-tinh"]  # a manual run
     with pytest.raises(ValueError):
@@ -122,11 +109,11 @@ def _drop(path, data: bytes, when: datetime) -> None:
     os.utime(path, (when.timestamp(), when.timestamp()))
 
 
-def test_a_file_in_the_old_inbox_is_kept_and_answered_with_its_new_place(env, tmp_path):
+def test_a_file_in_the_old_inbox_is_kept_and_answered_with_its_new_place(baocao_env, tmp_path):
     from baocao.misplaced import sweep_misplaced
 
     bucket = tmp_path / "bucket"
-    env(bucket_url=f"file://{bucket}", programmes="lang-son,ha-tinh")
+    baocao_env(bucket_url=f"file://{bucket}", programmes="lang-son,ha-tinh")
     when = datetime(2026, 6, 18, 2, tzinfo=UTC)
     _drop(bucket / "inbox" / "SNV" / "Báo cáo.xlsx", b"SNV data", when)
     _drop(bucket / "inbox" / "X-06040" / "bc.xlsx", b"commune data", when)  # Lạng Sơn only
@@ -158,21 +145,21 @@ def test_a_file_in_the_old_inbox_is_kept_and_answered_with_its_new_place(env, tm
     assert sweep_misplaced(active_programmes()) == []  # answered once
 
 
-def test_no_old_place_when_each_programme_has_its_own_bucket(env, tmp_path):
+def test_no_old_place_when_each_programme_has_its_own_bucket(baocao_env, tmp_path):
     from baocao.misplaced import sweep_misplaced
 
-    env(bucket_url=f"file://{tmp_path}/{{programme}}-bucket", programmes="lang-son")
+    baocao_env(bucket_url=f"file://{tmp_path}/{{programme}}-bucket", programmes="lang-son")
     _drop(tmp_path / "lang-son-bucket" / "inbox" / "SNV" / "bc.xlsx", b"x",
           datetime(2026, 6, 18, tzinfo=UTC))
     assert sweep_misplaced(["lang-son"]) == []
     assert (tmp_path / "lang-son-bucket" / "inbox" / "SNV" / "bc.xlsx").exists()
 
 
-def test_an_old_bucket_moves_under_its_programme(env, tmp_path, capsys):
+def test_an_old_bucket_moves_under_its_programme(baocao_env, tmp_path, capsys):
     from baocao.cli import main
 
     bucket = tmp_path / "bucket"
-    env(bucket_url=f"file://{bucket}")
+    baocao_env(bucket_url=f"file://{bucket}")
     when = datetime(2026, 6, 18, 2, tzinfo=UTC)
     _drop(bucket / "inbox" / "SNV" / "waiting.xlsx", b"w", when)
     _drop(bucket / "receipts" / "SNV" / "bc__01234567.html", b"r", when)

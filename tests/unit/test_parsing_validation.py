@@ -231,10 +231,10 @@ def test_rule_added_to_programme_file_is_enforced_without_code_change(tmp_path, 
     import shutil
 
     import yaml
+    from support import PROGRAMMES
 
-    here = __import__("pathlib").Path(__file__).resolve().parents[1] / "include" / "programmes"
-    shutil.copy(here / "common.yaml", tmp_path / "common.yaml")
-    data = yaml.safe_load((here / "lang-son.yaml").read_text(encoding="utf-8"))
+    shutil.copy(PROGRAMMES / "common.yaml", tmp_path / "common.yaml")
+    data = yaml.safe_load((PROGRAMMES / "lang-son.yaml").read_text(encoding="utf-8"))
     data.setdefault("rules", []).append({
         "code": "LS-TRAINED-LE-COUNSELLED", "severity": "warning", "scope": "submission",
         "left": ["W_TRAINED"], "op": "<=", "right": ["W_COUNSELLED"],

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import PROGRAMMES
 
 from baocao.programme import ProgrammeError, list_programme_files, load_programme_file
-
-PROGRAMMES = Path(__file__).resolve().parents[1] / "include" / "programmes"
 
 
 def test_all_shipped_programmes_load():

@@ -4,13 +4,11 @@ sources, the year rule for 2025; broken settings are refused with the file named
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
+from support import PROGRAMMES
 
 from baocao.programme import ProgrammeError, load_programme, load_programme_file
-
-PROGRAMMES = Path(__file__).resolve().parents[1] / "include" / "programmes"
 
 
 def test_recipients_and_names_follow_the_date():

@@ -9,13 +9,13 @@ fails ``test_rule``.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from support import drop
 
 from baocao.config import settings
 from baocao.demo import fill_form
@@ -268,15 +268,12 @@ def test_bad_rule_fails_at_load(tmp_path, rule, expected):
 # ----- GX Data Docs and logs of an intake run ----------------------------------------
 
 def test_intake_builds_data_docs_once_per_run(tmp_path, monkeypatch, caplog, capfd,
-                                              programme):
+                                              programme, baocao_env):
     from baocao import pipeline
 
     docs = tmp_path / "docs"
-    for name, value in {"warehouse_url": f"sqlite:///{tmp_path / 'wh.sqlite'}",
-                        "bucket_url": f"file://{tmp_path / 'bucket'}",
-                        "data_docs_dir": str(docs)}.items():
-        monkeypatch.setenv(f"BAOCAO_{name.upper()}", value)
-    settings.cache_clear()
+    baocao_env(warehouse_url=f"sqlite:///{tmp_path / 'wh.sqlite'}",
+               bucket_url=f"file://{tmp_path / 'bucket'}", data_docs_dir=docs)
     calls: list[int] = []  # validations done when the docs were built
     build = Validator.build_data_docs
 
@@ -285,55 +282,50 @@ def test_intake_builds_data_docs_once_per_run(tmp_path, monkeypatch, caplog, cap
         return build(self)
 
     monkeypatch.setattr(Validator, "build_data_docs", counting)
+    pipeline.prepare_warehouse(programme.code)
+    period = programme.period(PERIOD)
+    communes = [u for u in programme.expected_units(period) if u.kind == "commune"][:2]
+    bad = {address(programme, communes[1], one("E_UNFIT")): 10_000}
+    when = datetime(2026, 6, 18, 2, tzinfo=UTC)
+    for unit, overrides in ((communes[0], None), (communes[1], bad)):
+        drop(tmp_path / "bucket" / programme.code, unit.code, "bc.xlsx",
+             fill_form(programme, unit, period, overrides=overrides), when)
+    capfd.readouterr()
+    # Airflow's logging setup replaces the root handlers on its first import: listen
+    # on the package's own logger
+    baocao_log = logging.getLogger("baocao")
+    baocao_log.addHandler(caplog.handler)
+    monkeypatch.setattr(baocao_log, "level", logging.INFO)
     try:
-        pipeline.prepare_warehouse(programme.code)
-        period = programme.period(PERIOD)
-        communes = [u for u in programme.expected_units(period) if u.kind == "commune"][:2]
-        bad = {address(programme, communes[1], one("E_UNFIT")): 10_000}
-        when = datetime(2026, 6, 18, 2, tzinfo=UTC).timestamp()
-        for unit, overrides in ((communes[0], None), (communes[1], bad)):
-            path = tmp_path / "bucket" / programme.code / "inbox" / unit.code / "bc.xlsx"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(fill_form(programme, unit, period, overrides=overrides))
-            os.utime(path, (when, when))
-        capfd.readouterr()
-        # Airflow's logging setup replaces the root handlers on its first import: listen
-        # on the package's own logger
-        baocao_log = logging.getLogger("baocao")
-        baocao_log.addHandler(caplog.handler)
-        monkeypatch.setattr(baocao_log, "level", logging.INFO)
-        try:
-            summary = pipeline.intake_inbox(programme.code, "docs-run")
-        finally:
-            baocao_log.removeHandler(caplog.handler)
-        assert summary["counts"] == {"accepted": 1, "rejected": 1}
-        assert "Calculating Metrics" not in capfd.readouterr().err  # GX progress bars off
-        # once for the run (two files), after the run's validations
-        groups = {f"{programme.code}.{k}" for k in Validator(programme)._groups}
-        assert len(calls) == 1 and calls[0] == len(groups)
-        index = docs / programme.code / "index.html"  # one folder per programme
-        assert summary["data_docs"] == str(index) and index.is_file()
-        html = index.read_text(encoding="utf-8")
-        assert groups <= set(re.findall(r"lang-son\.[\w.]+", html))
-        pages = {p.name: p.read_text(encoding="utf-8")
-                 for p in (docs / programme.code / "validations").rglob("*.html")}
-        assert len(pages) == len(groups)
-        checks = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(
-            r"<(script|style).*?</\1>", "", pages[f"{programme.code}-submissions-submission.html"],
-            flags=re.S)))
-        assert "E-UNFIT-LE-CHECKS (error), each submission: E_UNFIT ≤ E_HEALTH_CHECKS" in checks
-        assert "Unsuccessful Expectations 1 " in checks  # the rejected file's one failure
-        per_file = {r.getMessage().split(":")[0]: r.getMessage() for r in caplog.records
-                    if " rules run, " in r.getMessage()}
-        n_rules = len(programme.rules)
-        assert per_file[f"inbox/{communes[0].code}/bc.xlsx"].endswith(
-            f": {n_rules} rules run, 0 failed [], 0 errors, 0 warnings")
-        assert f"{n_rules} rules run, 1 failed ['E-UNFIT-LE-CHECKS'], 1 errors" in \
-            per_file[f"inbox/{communes[1].code}/bc.xlsx"]
-        # a run with nothing to validate leaves the docs of the last one alone
-        stamp = index.stat().st_mtime_ns
-        assert pipeline.intake_inbox(programme.code, "empty-run")["data_docs"] == ""
-        assert len(calls) == 2 and calls[1] == 0
-        assert index.stat().st_mtime_ns == stamp
+        summary = pipeline.intake_inbox(programme.code, "docs-run")
     finally:
-        settings.cache_clear()
+        baocao_log.removeHandler(caplog.handler)
+    assert summary["counts"] == {"accepted": 1, "rejected": 1}
+    assert "Calculating Metrics" not in capfd.readouterr().err  # GX progress bars off
+    # once for the run (two files), after the run's validations
+    groups = {f"{programme.code}.{k}" for k in Validator(programme)._groups}
+    assert len(calls) == 1 and calls[0] == len(groups)
+    index = docs / programme.code / "index.html"  # one folder per programme
+    assert summary["data_docs"] == str(index) and index.is_file()
+    html = index.read_text(encoding="utf-8")
+    assert groups <= set(re.findall(r"lang-son\.[\w.]+", html))
+    pages = {p.name: p.read_text(encoding="utf-8")
+             for p in (docs / programme.code / "validations").rglob("*.html")}
+    assert len(pages) == len(groups)
+    checks = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(
+        r"<(script|style).*?</\1>", "", pages[f"{programme.code}-submissions-submission.html"],
+        flags=re.S)))
+    assert "E-UNFIT-LE-CHECKS (error), each submission: E_UNFIT ≤ E_HEALTH_CHECKS" in checks
+    assert "Unsuccessful Expectations 1 " in checks  # the rejected file's one failure
+    per_file = {r.getMessage().split(":")[0]: r.getMessage() for r in caplog.records
+                if " rules run, " in r.getMessage()}
+    n_rules = len(programme.rules)
+    assert per_file[f"inbox/{communes[0].code}/bc.xlsx"].endswith(
+        f": {n_rules} rules run, 0 failed [], 0 errors, 0 warnings")
+    assert f"{n_rules} rules run, 1 failed ['E-UNFIT-LE-CHECKS'], 1 errors" in \
+        per_file[f"inbox/{communes[1].code}/bc.xlsx"]
+    # a run with nothing to validate leaves the docs of the last one alone
+    stamp = index.stat().st_mtime_ns
+    assert pipeline.intake_inbox(programme.code, "empty-run")["data_docs"] == ""
+    assert len(calls) == 2 and calls[1] == 0
+    assert index.stat().st_mtime_ns == stamp
