@@ -61,16 +61,20 @@ def smtp_conn(port: int) -> str:
                                  "timeout": 5}})
 
 
-def drop(root, unit: str, name: str, data: bytes, when: datetime | None = None):
-    """Put a file in ``root``'s ``inbox/<unit>/<name>`` (an ObjectStoragePath or a Path),
-    its modification time (the arrival time on a local bucket) set to ``when`` if given."""
-    path = root / "inbox" / unit / name
+def put(path, data: bytes, when: datetime | None = None):
+    """Write a file (an ObjectStoragePath on ``file://`` or a Path), its folders made, its
+    modification time (the arrival time on a local bucket) set to ``when`` if given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     if when is not None:
         local = path.path if hasattr(path, "protocol") else str(path)
         os.utime(local, (when.timestamp(), when.timestamp()))
     return path
+
+
+def drop(root, unit: str, name: str, data: bytes, when: datetime | None = None):
+    """Put a file in ``root``'s ``inbox/<unit>/<name>`` (see ``put``)."""
+    return put(root / "inbox" / unit / name, data, when)
 
 
 @contextlib.contextmanager

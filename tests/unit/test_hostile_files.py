@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import random
 import re
 import struct
@@ -26,6 +25,7 @@ from io import BytesIO
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from support import drop, put
 
 from baocao.demo import fill_form
 from baocao.forms import META_SHEET, SHEET_TITLES, save_stable, sheet_layout
@@ -351,10 +351,7 @@ def run(tmp_path_factory, programme):
     for case in cases:
         prefix = {"/": "", ".": "inbox/"}.get(case.folder, f"inbox/{case.folder}/")
         case.path = prefix + case.file_name
-        path = root / case.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(case.data)
-        os.utime(path.path, (case.when.timestamp(), case.when.timestamp()))
+        put(root / case.path, case.data, case.when)
     outcomes = run_intake(programme, engine, root, "hostile-run")
     by_path = {unicodedata.normalize("NFC", o.path): o for o in outcomes}
     yield root, engine, {c.name: (c, by_path.get(unicodedata.normalize("NFC", c.path)))
@@ -463,10 +460,7 @@ def test_same_content_twice_in_one_run_is_one_submission(tmp_path, programme):
     unit = next(u for u in programme.expected_units(period) if u.kind == "commune")
     data = fill_form(programme, unit, period)
     for n, name in enumerate(("một.xlsx", "hai.xlsx")):
-        path = root / "inbox" / unit.code / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        os.utime(path.path, (ON_TIME.timestamp() + n, ON_TIME.timestamp() + n))
+        drop(root, unit.code, name, data, ON_TIME + timedelta(seconds=n))
     outcomes = {o.path.rsplit("/", 1)[1]: o for o in run_intake(programme, engine, root, "r")}
     assert (outcomes["một.xlsx"].status, outcomes["hai.xlsx"].status) == \
         ("accepted", "duplicate")
@@ -552,10 +546,7 @@ def test_a_reader_failure_rejects_the_file_instead_of_blocking_the_inbox(tmp_pat
     period = programme.period(PERIOD)
     units = [u for u in programme.expected_units(period) if u.kind == "commune"][:2]
     for unit in units:
-        path = root / "inbox" / unit.code / "bc.xlsx"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(fill_form(programme, unit, period))
-        os.utime(path.path, (ON_TIME.timestamp(), ON_TIME.timestamp()))
+        drop(root, unit.code, "bc.xlsx", fill_form(programme, unit, period), ON_TIME)
     real = Workbook.formulas
 
     def formulas(self, sheet):

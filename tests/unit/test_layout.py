@@ -3,10 +3,10 @@ old (pre-programme) places, and moving an old bucket under a programme's folder.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
+from support import put
 
 from baocao import layout
 from baocao.config import active_programmes
@@ -103,25 +103,19 @@ def test_pipeline_targets(baocao_env, tmp_path):
     assert report_targets("ha-tinh", "") == [{"programme": "ha-tinh", "periods": None}]
 
 
-def _drop(path, data: bytes, when: datetime) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    os.utime(path, (when.timestamp(), when.timestamp()))
-
-
 def test_a_file_in_the_old_inbox_is_kept_and_answered_with_its_new_place(baocao_env, tmp_path):
     from baocao.misplaced import sweep_misplaced
 
     bucket = tmp_path / "bucket"
     baocao_env(bucket_url=f"file://{bucket}", programmes="lang-son,ha-tinh")
     when = datetime(2026, 6, 18, 2, tzinfo=UTC)
-    _drop(bucket / "inbox" / "SNV" / "Báo cáo.xlsx", b"SNV data", when)
-    _drop(bucket / "inbox" / "X-06040" / "bc.xlsx", b"commune data", when)  # Lạng Sơn only
-    _drop(bucket / "inbox" / "KHONG-CO" / "bc.xlsx", b"?", when)  # no such unit anywhere
-    _drop(bucket / "inbox" / "SNV" / "~$Báo cáo.xlsx", b"lock", when)  # Excel's lock file
-    _drop(bucket / "lac.xlsx", b"at the root", when)
-    _drop(bucket / "lang-son" / "inbox" / "SNV" / "bc.xlsx", b"the right place", when)
-    _drop(bucket / "thai-nguyen" / "inbox" / "SNV" / "bc.xlsx", b"switched off", when)
+    put(bucket / "inbox" / "SNV" / "Báo cáo.xlsx", b"SNV data", when)
+    put(bucket / "inbox" / "X-06040" / "bc.xlsx", b"commune data", when)  # Lạng Sơn only
+    put(bucket / "inbox" / "KHONG-CO" / "bc.xlsx", b"?", when)  # no such unit anywhere
+    put(bucket / "inbox" / "SNV" / "~$Báo cáo.xlsx", b"lock", when)  # Excel's lock file
+    put(bucket / "lac.xlsx", b"at the root", when)
+    put(bucket / "lang-son" / "inbox" / "SNV" / "bc.xlsx", b"the right place", when)
+    put(bucket / "thai-nguyen" / "inbox" / "SNV" / "bc.xlsx", b"switched off", when)
     done = sweep_misplaced(active_programmes())
     assert sorted((d["path"], d["status"]) for d in done) == [
         ("inbox/KHONG-CO/bc.xlsx", "misplaced"), ("inbox/SNV/Báo cáo.xlsx", "misplaced"),
@@ -149,7 +143,7 @@ def test_no_old_place_when_each_programme_has_its_own_bucket(baocao_env, tmp_pat
     from baocao.misplaced import sweep_misplaced
 
     baocao_env(bucket_url=f"file://{tmp_path}/{{programme}}-bucket", programmes="lang-son")
-    _drop(tmp_path / "lang-son-bucket" / "inbox" / "SNV" / "bc.xlsx", b"x",
+    put(tmp_path / "lang-son-bucket" / "inbox" / "SNV" / "bc.xlsx", b"x",
           datetime(2026, 6, 18, tzinfo=UTC))
     assert sweep_misplaced(["lang-son"]) == []
     assert (tmp_path / "lang-son-bucket" / "inbox" / "SNV" / "bc.xlsx").exists()
@@ -161,12 +155,12 @@ def test_an_old_bucket_moves_under_its_programme(baocao_env, tmp_path, capsys):
     bucket = tmp_path / "bucket"
     baocao_env(bucket_url=f"file://{bucket}")
     when = datetime(2026, 6, 18, 2, tzinfo=UTC)
-    _drop(bucket / "inbox" / "SNV" / "waiting.xlsx", b"w", when)
-    _drop(bucket / "receipts" / "SNV" / "bc__01234567.html", b"r", when)
-    _drop(bucket / "archive" / "accepted" / "SNV" / "2026-H1" / "a.xlsx", b"a", when)
-    _drop(bucket / "templates" / "2026-H1" / "SNV.xlsx", b"t", when)
-    _drop(bucket / "lang-son" / "templates" / "2026-H1" / "SNV.xlsx", b"t", when)  # same
-    _drop(bucket / "lang-son" / "receipts" / "SNV" / "bc__01234567.html", b"other", when)
+    put(bucket / "inbox" / "SNV" / "waiting.xlsx", b"w", when)
+    put(bucket / "receipts" / "SNV" / "bc__01234567.html", b"r", when)
+    put(bucket / "archive" / "accepted" / "SNV" / "2026-H1" / "a.xlsx", b"a", when)
+    put(bucket / "templates" / "2026-H1" / "SNV.xlsx", b"t", when)
+    put(bucket / "lang-son" / "templates" / "2026-H1" / "SNV.xlsx", b"t", when)  # same
+    put(bucket / "lang-son" / "receipts" / "SNV" / "bc__01234567.html", b"other", when)
     assert main(["move-old-layout", "--programme", "lang-son", "--dry-run"]) == 1
     assert (bucket / "inbox" / "SNV" / "waiting.xlsx").exists()
     capsys.readouterr()
