@@ -21,11 +21,13 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL ?= INFO
 export GX_ANALYTICS_ENABLED := False
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run preview airflow airflow-cli test lint bench clean
+.PHONY: help venv run preview airflow airflow-cli test test-unit test-integration lint bench clean
 
 help:
 	@echo "make run      the demo period end to end through Airflow (SQLite, local bucket)"
-	@echo "make test     the whole test suite"
+	@echo "make test     the whole test suite: the unit lane, then the integration lane"
+	@echo "make test-unit         the unit lane only (no services, about a minute)"
+	@echo "make test-integration  the integration lane only (PostgreSQL, Airflow, servers)"
 	@echo "make preview  the demo's report, annexes and a blank form as PDF and PNG pages"
 	@echo "make airflow  airflow standalone on the same home, DAGs unpaused: http://localhost:8080"
 	@echo "make airflow-cli ARGS=\"dags list\"   the Airflow CLI on the same home"
@@ -76,8 +78,18 @@ airflow: venv $(AIRFLOW_HOME)/airflow.db
 airflow-cli: venv $(AIRFLOW_HOME)/airflow.db
 	airflow $(ARGS)
 
+# Two lanes (tests/conftest.py): unit first (in-process, no services, about a minute), then
+# integration (PostgreSQL, Airflow runs, servers, LibreOffice, Chromium, moto; 10+ minutes).
+# Every test outside tests/unit is in the integration lane.
 test: venv
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integration
+
+test-unit: venv
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+test-integration: venv
+	$(BIN)/python -m pytest -q tests --ignore=tests/unit $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check plugins dags tests bench

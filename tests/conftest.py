@@ -1,7 +1,13 @@
-"""Test setup: isolated Airflow home, bucket, outbox and warehouses (SQLite and PostgreSQL).
+"""Test setup shared by both lanes: isolated Airflow home, bucket, outbox and warehouse.
 
 Environment is set at import time, before anything builds an ObjectStoragePath or loads
 Airflow's configuration (see docs/toolchain.md: connections and paths are cached per process).
+
+Lanes: ``tests/unit`` runs in-process with nothing but the virtualenv (no PostgreSQL, no
+Airflow runs or metadata database, no servers, LibreOffice, Chromium or moto); everything
+else is ``tests/integration`` and is marked ``integration`` here, plus ``postgres`` and
+``airflow`` from the fixtures a test uses. The PostgreSQL and Airflow fixtures live in
+tests/integration/conftest.py, so a unit test cannot use them.
 """
 
 from __future__ import annotations
@@ -9,12 +15,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+UNIT = Path(__file__).resolve().parent / "unit"
 _TMP = Path(tempfile.mkdtemp(prefix="baocao-tests-"))
 os.environ.update({
     "AIRFLOW_HOME": str(_TMP / "airflow"),
@@ -31,8 +37,22 @@ os.environ.update({
 })
 (_TMP / "airflow").mkdir(parents=True, exist_ok=True)
 
-PG_BASE = os.environ.get("BAOCAO_TEST_POSTGRES",
-                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+    """``integration`` on every test outside tests/unit; ``postgres`` on tests using the
+    local PostgreSQL through the fixtures, ``airflow`` on tests using Airflow's metadata DB
+    (tests that start PostgreSQL or Airflow themselves carry the marker in their module)."""
+    for item in items:
+        if UNIT in item.path.parents:
+            continue
+        item.add_marker(pytest.mark.integration)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        # the "postgresql" case of a parametrized warehouse fixture (warehouse_url, fresh)
+        on_postgres = any(isinstance(v, str) and v == "postgresql" for v in params.values())
+        if "pg_schema_url" in item.fixturenames or on_postgres:
+            item.add_marker(pytest.mark.postgres)
+        if "airflow_db" in item.fixturenames:
+            item.add_marker(pytest.mark.airflow)
 
 
 def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001
@@ -51,104 +71,36 @@ def programme():
     return load_programme("lang-son")
 
 
-def _postgres_available() -> str | None:
-    import sqlalchemy as sa
+@pytest.fixture
+def baocao_env():
+    """Set settings for one test: ``baocao_env(bucket_url="file://...")`` sets
+    ``BAOCAO_BUCKET_URL`` and re-reads the settings (call it again to change more); the
+    variables are restored and the settings re-read after the test."""
+    from baocao.config import settings
 
-    try:
-        engine = sa.create_engine(PG_BASE)
-        with engine.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001
-        return str(exc).splitlines()[0]
+    mp = pytest.MonkeyPatch()
 
+    def use(**values) -> None:
+        for key, value in values.items():
+            mp.setenv(f"BAOCAO_{key.upper()}", str(value))
+        settings.cache_clear()
 
-@pytest.fixture(scope="session")
-def pg_schema_url():
-    """A fresh schema in the local PostgreSQL for this test run; dropped afterwards.
-
-    Missing PostgreSQL fails the run when CI=true, and skips otherwise.
-    """
-    import sqlalchemy as sa
-
-    problem = _postgres_available()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
-    schema = f"baocao_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_BASE}?options=-csearch_path%3D{schema}", schema
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def warehouse_url(request, tmp_path):
-    """A migrated, empty warehouse on each database (fresh per test)."""
-    import sqlalchemy as sa
-
-    from baocao.warehouse.db import get_engine, migrate
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'wh.sqlite'}"
-        migrate(url)
-        yield url
-        get_engine(url).dispose()
-        return
-    base_url, base_schema = request.getfixturevalue("pg_schema_url")
-    schema = f"{base_schema}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    migrate(url)
-    yield url
-    get_engine(url).dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def airflow_db():
-    """A migrated Airflow metadata DB (SQLite) for dag.test()."""
-    from airflow.utils import db
-
-    db.resetdb()
-    return True
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def smtp_conn(port: int) -> str:
-    """An Airflow SMTP connection (JSON) to a plain server on loopback."""
-    import json
-
-    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port,
-                       "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0,
-                                 "timeout": 5}})
+    yield use
+    mp.undo()
+    settings.cache_clear()
 
 
 @pytest.fixture
 def smtp_server(monkeypatch):
-    """A local SMTP server (aiosmtpd) on loopback behind the connection ``smtp_default``;
-    ``.messages`` holds what it received as parsed e-mails with ``.rcpt_tos``."""
+    """A local SMTP server (aiosmtpd, a thread of this process) on loopback behind the
+    connection ``smtp_default``; ``.messages`` holds what it received as parsed e-mails with
+    ``.rcpt_tos``."""
     import email
     from email import policy
     from types import SimpleNamespace
 
     from aiosmtpd.controller import Controller
+    from support import free_port, smtp_conn
 
     received: list = []
 
