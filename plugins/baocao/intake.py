@@ -679,7 +679,7 @@ def _deriver(prog: Programme, validator):
 
 
 def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
-               chunk: int = 1000, validator=None, workers: int | None = None,
+               chunk: int = 2000, validator=None, workers: int | None = None,
                bulk: bool = True) -> list[Outcome]:
     """Process every file in the inbox in arrival order: files are parsed and checked in
     worker processes (``workers``, default ``BAOCAO_INTAKE_WORKERS`` or the cores, at most
