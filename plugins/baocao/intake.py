@@ -35,6 +35,7 @@ import hashlib
 import logging
 import socket
 import unicodedata
+import zlib
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -678,22 +679,35 @@ def _deriver(prog: Programme, validator):
     return derive
 
 
+def share_of(unit_code: str, shares: int) -> int:
+    """The share of an inbox split ``shares`` ways that a unit's folder belongs to (stable:
+    a unit's files, and so its versions, always stay in one share)."""
+    return zlib.crc32(unit_code.encode("utf-8")) % shares if shares > 1 else 0
+
+
 def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
                chunk: int = 2000, validator=None, workers: int | None = None,
-               bulk: bool = True) -> list[Outcome]:
+               bulk: bool = True, share: tuple[int, int] = (0, 1)) -> list[Outcome]:
     """Process every file in the inbox in arrival order: files are parsed and checked in
     worker processes (``workers``, default ``BAOCAO_INTAKE_WORKERS`` or the cores, at most
     4), validated with one GX run per rule group per chunk, then recorded: a chunk's files in
     one warehouse transaction (``bulk``), else one transaction per file. Claims left by
-    intakes that stopped are taken over first; their files are recorded one by one."""
+    intakes that stopped are taken over first; their files are recorded one by one.
+
+    ``share`` (k, n): only the unit folders of share k of n (``share_of``), so that n tasks
+    (on several workers) answer a very large inbox together; share 0 also sweeps files
+    dropped outside unit folders. ``run_id`` must then differ between the shares."""
     from baocao.validation import Validator
 
     run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
     owner = Owner(engine, run_id)
     try:
-        swept = sweep_unroutable(root)
-        items = list_inbox(root)
-        held = take_over(engine, owner, {item.path for item in items})
+        k, n = share
+        swept = sweep_unroutable(root) if k == 0 else []
+        listed = list_inbox(root)
+        items = [i for i in listed if share_of(i.unit_code, n) == k]
+        held = take_over(engine, owner, {item.path for item in listed},
+                         only={item.path for item in items} if n > 1 else None)
         log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
         if not items:
             return swept

@@ -189,12 +189,14 @@ def claim_many(engine: Engine, files: list[tuple[str, str]], owner: Owner
     return out
 
 
-def take_over(engine: Engine, owner: Owner, inbox: set[str]) -> set[str]:
+def take_over(engine: Engine, owner: Owner, inbox: set[str],
+              only: set[str] | None = None) -> set[str]:
     """Start of a run: the unfinished claims of every owner that is gone become this
     owner's. Those whose file (a path of ``inbox``) left the inbox were finished (answered
     and archived) and are closed; the file a dead owner was answering alone when it died,
     or each file of the chunk it was answering, counts one more unfinished take. Returns the
-    paths still held by live intakes."""
+    paths still held by live intakes. With ``only`` (the paths of this intake's share of
+    the inbox), unfinished claims of other paths are left to their own share's intake."""
     now = datetime.now(UTC)
     table, owners = IntakeClaim.__table__, IntakeOwner.__table__
     held: set[str] = set()
@@ -207,6 +209,7 @@ def take_over(engine: Engine, owner: Owner, inbox: set[str]) -> set[str]:
             {c.owner for c in open_claims if c.owner})))} if open_claims else {}
         finished: list[tuple[str, str]] = []
         orphans: dict[str | None, list] = {}
+        left: set[str | None] = set()
         for c in open_claims:
             if c.owner == owner.id:
                 continue
@@ -214,8 +217,10 @@ def take_over(engine: Engine, owner: Owner, inbox: set[str]) -> set[str]:
                 held.add(c.path)
             elif c.path not in inbox:
                 finished.append((c.path, c.checksum))
-            else:
+            elif only is None or c.path in only:
                 orphans.setdefault(c.owner, []).append(c)
+            else:  # another share's: its intake counts the death when it takes them
+                left.add(c.owner)
         if finished:
             conn.execute(update(table).where(table.c.path == bindparam("p"),
                                              table.c.checksum == bindparam("c"))
@@ -240,7 +245,7 @@ def take_over(engine: Engine, owner: Owner, inbox: set[str]) -> set[str]:
                         f"; it died while answering a chunk of {answering} file(s), each "
                         "answered alone now" if answering else "")
         gone = [d for d, row in holders.items()
-                if row.ended_at is None and owner.gone(row, now)]
+                if row.ended_at is None and d not in left and owner.gone(row, now)]
         if gone:
             conn.execute(update(owners).where(owners.c.id.in_(gone)).values(ended_at=now))
     if finished:
