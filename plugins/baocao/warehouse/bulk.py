@@ -167,9 +167,8 @@ def _load(conn, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     if dialect == "postgresql":
         cols = ", ".join(f'"{c}"' for c in columns)
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-            for start in range(0, len(rows), 20000):  # COPY's text format, built in bulk
-                copy.write("".join(["\t".join([_copy_text(v) for v in row]) + "\n"
-                                    for row in rows[start:start + 20000]]))
+            for row in rows:  # psycopg adapts each value (measured faster than one string)
+                copy.write_row(row)
         return
     if dialect == "sqlite":
         cols = ", ".join(f'"{c}"' for c in columns)
@@ -181,24 +180,6 @@ def _load(conn, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
             cur.close()
         return
     conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: Any) -> str:
-    """A value in PostgreSQL's COPY text format (NULL, booleans, numbers, escaped text)."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 _SET_VERSION = (update(Submission).where(Submission.id == bindparam("sid"))
