@@ -27,6 +27,11 @@ stopped beating are taken over by the next run at once, so a crash costs minutes
 lease. A unit's later files wait while an earlier one is held or failed, so versions and
 "already received" follow arrival, never the order runs happened to process them. A file
 that stopped the intake twice while being answered is answered as unprocessable.
+
+A chunk's accepted and rejected files are recorded in one warehouse transaction
+(``baocao.warehouse.bulk``: COPY on PostgreSQL), then answered and archived one by one;
+the claims' SQL is in ``baocao.warehouse.claims``. ``run_intake(..., bulk=False)`` records one
+transaction per file (the reference the bulk path is tested against).
 """
 
 from __future__ import annotations
@@ -493,8 +498,9 @@ class _Intake:
 
     def _chunk(self, reads: list[_Read]) -> None:
         """Claim the chunk (batches of ``READ_BATCH``), answer files received before,
-        validate the others with one GX run per rule group, then record, answer and
-        archive them one by one in arrival order."""
+        validate the others with one GX run per rule group, then record them in one
+        transaction (``bulk``; one each when some of them were in hand when an intake
+        died), and answer and archive them one by one in arrival order."""
         from baocao.history import year_on_year_many
 
         now = datetime.now(UTC)
