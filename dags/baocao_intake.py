@@ -14,6 +14,10 @@ asset is updated and the report DAG re-renders the drafts of the periods touched
 dropped in the bucket's old `inbox/<unit-code>/` (before the split by programme) gets a
 receipt there saying where to put it.
 
+A programme whose inbox holds more than `BAOCAO_INTAKE_SHARE_FILES` files (a national
+period) is answered by several mapped tasks, each taking a share of the unit folders, so
+several Celery workers share it.
+
 A run started by the watcher serves the programmes that got files; a cron run every
 programme switched on (`BAOCAO_PROGRAMMES`). The `programme` param runs one by hand.
 
@@ -70,13 +74,21 @@ def baocao_intake():
 
         return migrate_warehouse()
 
+    @task
+    def inbox_shares(programmes: list[str]) -> list[dict]:
+        """One intake task per programme; a very large inbox (more than
+        BAOCAO_INTAKE_SHARE_FILES files) is split into shares of unit folders."""
+        from baocao.pipeline import intake_shares
+
+        return intake_shares(programmes)
+
     @task(execution_timeout=timedelta(minutes=30))
-    def process_inbox(programme: str, run_id=None) -> dict:
+    def process_inbox(share: dict, run_id=None) -> dict:
         """Mirror the programme's units, then claim, check, answer, record and archive
-        every file in its inbox."""
+        every file in its inbox (or in its share's unit folders)."""
         from baocao.pipeline import intake_programme
 
-        return intake_programme(programme, run_id)
+        return intake_programme(share["programme"], run_id, share["share"], share["shares"])
 
     @task(outlets=[WAREHOUSE])
     def announce(summary: dict, outlet_events=None) -> None:
@@ -97,10 +109,10 @@ def baocao_intake():
         return sweep_misplaced()
 
     @task_group
-    def each_programme(programme: str):
-        announce(process_inbox(programme))
+    def each_programme(share: dict):
+        announce(process_inbox(share))
 
-    migrate_warehouse() >> each_programme.expand(programme=programmes())
+    migrate_warehouse() >> each_programme.expand(share=inbox_shares(programmes()))
     answer_misplaced()
 
 

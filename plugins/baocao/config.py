@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     intake_workers: int = 0  # processes reading received files; 0: the cores, at most 4
     intake_worker_memory_mb: int = 1024  # memory a reader may use above its start
     intake_worker_seconds: int = 60  # CPU seconds a reader may spend on one file
+    # above this many files in a programme's inbox, the intake is split into shares of unit
+    # folders, one mapped task each (several Celery workers share it); 0: never split
+    intake_share_files: int = 20000
 
 
 @lru_cache(maxsize=1)

@@ -39,7 +39,46 @@ def year_on_year_warnings(engine: Engine, prog: Programme, parsed: ParsedSubmiss
     previous = prog.period(parsed.period).previous_year()
     if int(previous[:4]) < prog.first_year:
         return []
-    before = _previous_values(engine, prog, parsed, previous)
+    return _changes(parsed, _previous_values(engine, prog, parsed, previous))
+
+
+def year_on_year_many(engine: Engine, prog: Programme, subs: list[ParsedSubmission]
+                      ) -> list[list[Problem]]:
+    """``year_on_year_warnings`` of many submissions, with one query per previous period
+    (the intake's chunks)."""
+    wanted: dict[str, list[int]] = {}
+    for i, parsed in enumerate(subs):
+        if not parsed.readable or parsed.errors:
+            continue
+        previous = prog.period(parsed.period).previous_year()
+        if int(previous[:4]) >= prog.first_year:
+            wanted.setdefault(previous, []).append(i)
+    out: list[list[Problem]] = [[] for _ in subs]
+    for previous, members in wanted.items():
+        units = sorted({subs[i].unit for i in members})
+        before: dict[tuple, dict[tuple[str, str, str], float]] = {}
+        with engine.connect() as conn:
+            for start in range(0, len(units), 400):
+                query = (select(Submission.unit_code, Submission.unit_valid_from,
+                                FactValue.indicator, FactValue.row_key, FactValue.col_key,
+                                FactValue.value)
+                         .join(Submission, Submission.id == FactValue.submission_id)
+                         .where(Submission.programme == prog.code,
+                                Submission.period == previous,
+                                Submission.unit_code.in_(units[start:start + 400]),
+                                Submission.is_current.is_(True)))
+                for r in conn.execute(query):
+                    before.setdefault((r.unit_code, r.unit_valid_from), {})[
+                        (r.indicator, r.row_key, r.col_key)] = r.value
+        for i in members:
+            found = before.get((subs[i].unit, subs[i].unit_valid_from))
+            if found:
+                out[i] = _changes(subs[i], found)
+    return out
+
+
+def _changes(parsed: ParsedSubmission, before: dict[tuple[str, str, str], float]
+             ) -> list[Problem]:
     out = []
     for v in parsed.values:
         old = before.get((v.indicator, v.row, v.col))

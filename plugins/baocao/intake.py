@@ -27,73 +27,57 @@ stopped beating are taken over by the next run at once, so a crash costs minutes
 lease. A unit's later files wait while an earlier one is held or failed, so versions and
 "already received" follow arrival, never the order runs happened to process them. A file
 that stopped the intake twice while being answered is answered as unprocessable.
+
+A chunk's accepted and rejected files are recorded in one warehouse transaction
+(``baocao.warehouse.bulk``: COPY on PostgreSQL), then answered and archived one by one;
+the claims' SQL is in ``baocao.warehouse.claims``. ``run_intake(..., bulk=False)`` records one
+transaction per file (the reference the bulk path is tested against).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import socket
-import time
-import unicodedata
-import uuid
+import zlib
+from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Engine
 
 from baocao import layout
+from baocao.bucket import arrival_time, info_time, key, move, move_key
 from baocao.isolation import Job, ParsePool, unprocessable
 from baocao.parsing import ParsedSubmission, period_timing_problems
 from baocao.programme import Programme
-from baocao.receipts import ReceiptData, recorded_totals, render_receipt
-from baocao.timezone import VN_TZ
+from baocao.receipts import ReceiptData, recorded_totals, write_receipt
+from baocao.statuses import outcome_label
+from baocao.text import nfc
+from baocao.timezone import aware, to_local
+from baocao.warehouse.bulk import Entry, record_many
+from baocao.warehouse.claims import (
+    Owner,
+    claim,
+    claim_many,
+    hold,
+    mark_unfinished,
+    release,
+    release_many,
+    take_over,
+)
 from baocao.warehouse.merge import (
     FileInfo,
-    dialect_insert,
+    MergeResult,
     find_by_checksum,
     find_by_checksums,
 )
 from baocao.warehouse.merge import record_submission as record
-from baocao.warehouse.models import IntakeClaim, IntakeOwner
 
 log = logging.getLogger(__name__)
-OWNER_TIMEOUT = timedelta(minutes=2)  # an intake on another machine that stopped beating
-HEARTBEAT = timedelta(seconds=20)
 POISON_AFTER = 2  # unfinished takes after which a file is answered, not tried again
 POISONED = "tệp đã làm dừng hệ thống tiếp nhận hai lần nên không được xử lý tiếp"
-OUTCOME_TEXT = {"accepted": "đã tiếp nhận", "rejected": "bị từ chối",
-                "returned": "bị trả lại để chỉnh sửa"}
-IGNORED_PREFIXES = ("~$", ".", "_")  # Excel lock files, hidden and partial uploads
-
-
-def bucket_root(url: str | None = None, conn_id: str | None = None):
-    """The bucket as an ObjectStoragePath (built at call time, never at import)."""
-    from airflow.sdk import ObjectStoragePath
-
-    from baocao.config import settings
-
-    cfg = settings()
-    return ObjectStoragePath(url or cfg.bucket_url, conn_id=conn_id or cfg.bucket_conn_id)
-
-
-def programme_root(programme: str, bucket_url: str | None = None):
-    """A programme's root in the bucket (``<bucket>/<programme>/``, see ``baocao.layout``):
-    every path the intake writes and the warehouse records is relative to it."""
-    return bucket_root(layout.programme_url(programme, bucket_url))
-
-
-def _mtime(path) -> datetime:
-    st = path.stat()
-    get = st.get if hasattr(st, "get") else lambda k, d=None: getattr(st, k, d)
-    value = get("mtime") or get("LastModified") or get("last_modified") or get("created")
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if value is None:
-        return datetime.now(UTC)
-    return datetime.fromtimestamp(float(value), UTC)
 
 
 @dataclass
@@ -101,33 +85,31 @@ class InboxFile:
     path: str  # key relative to the bucket root
     unit_code: str
     file_name: str
+    arrived: datetime | None = None  # the object's last-modified time, when listed
 
 
 def list_inbox(root) -> list[InboxFile]:
     """Files waiting in ``inbox/<unit>/`` in order of arrival (then name), so versions are
-    numbered as they arrived; lock and partial files skipped."""
+    numbered as they arrived; lock and partial files skipped. One listing of the store
+    (``find`` with details), not a ``stat`` per file."""
     inbox = root / layout.INBOX
     if not inbox.exists():
         return []
+    base = inbox.path.rstrip("/")
     out: list[tuple[datetime, InboxFile]] = []
-    for unit_dir in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if not unit_dir.is_dir():
-            log.error("file %s lies outside a unit folder; it stays in the inbox", unit_dir.name)
+    for found, info in sorted(inbox.fs.find(base, detail=True).items()):
+        rel = found[len(base):].lstrip("/") if found.startswith(base) else found
+        unit, _, below = rel.partition("/")
+        if not below:
+            log.error("file %s lies outside a unit folder; it stays in the inbox", unit)
             continue
-        for f in sorted(unit_dir.rglob("*"), key=lambda p: str(p)):
-            if f.is_file() and not f.name.startswith(IGNORED_PREFIXES):
-                rel = f"{layout.unit_inbox(unit_dir.name)}{_rel(f, unit_dir)}"
-                try:
-                    arrived = _mtime(f)
-                except FileNotFoundError:  # taken away by a concurrent run meanwhile
-                    continue
-                out.append((arrived, InboxFile(rel, unit_dir.name,
-                                               unicodedata.normalize("NFC", f.name))))
+        name = below.rsplit("/", 1)[-1]
+        if info.get("type", "file") != "file" or name.startswith(layout.IGNORED_PREFIXES):
+            continue
+        arrived = info_time(info)
+        out.append((arrived, InboxFile(f"{layout.unit_inbox(unit)}{below}", unit,
+                                       nfc(name), arrived)))
     return [item for _when, item in sorted(out, key=lambda x: (x[0], x[1].path))]
-
-
-def _rel(path, parent) -> str:
-    return str(path.path)[len(str(parent.path)):].lstrip("/")
 
 
 def sweep_unroutable(root) -> list[Outcome]:
@@ -138,14 +120,14 @@ def sweep_unroutable(root) -> list[Outcome]:
         if not folder.exists():
             continue
         for f in sorted(folder.iterdir(), key=lambda p: p.name):
-            if f.name.startswith(IGNORED_PREFIXES) or not f.is_file():
+            if f.name.startswith(layout.IGNORED_PREFIXES) or not f.is_file():
                 continue
-            name = unicodedata.normalize("NFC", f.name)
+            name = nfc(f.name)
             path = name if where == "root" else f"{layout.INBOX}/{name}"
             try:
-                stamp = _mtime(f).astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
-                rel = layout.archive_unroutable(where, stamp, _safe(name))
-                _copy_then_delete(f, root / rel)
+                stamp = to_local(arrival_time(f)).strftime("%Y%m%dT%H%M%S")
+                rel = layout.archive_unroutable(where, stamp, layout.safe_name(name))
+                move(f, root / rel)
             except Exception:  # noqa: BLE001 - it stays where it is; tried again next run
                 log.exception("%s: outside a unit folder and could not be moved", path)
                 continue
@@ -153,241 +135,6 @@ def sweep_unroutable(root) -> list[Outcome]:
                         "to %s for the engineers to forward", path, rel)
             out.append(Outcome(path, "", "unroutable", archive=rel))
     return out
-
-
-class Owner:
-    """This intake process in the claims table: one per run and try. It beats while it runs
-    and ends when it stops; the claims of an owner that ended, died (same machine: its
-    process is gone) or stopped beating (another machine) are taken over at once."""
-
-    def __init__(self, engine: Engine, run_id: str) -> None:
-        import psutil
-
-        self.engine, self.run_id = engine, run_id
-        self.id = uuid.uuid4().hex
-        self.host = _host()
-        self.pid = os.getpid()
-        self.process_started = psutil.Process(self.pid).create_time()
-        self._beaten = time.monotonic()
-        now = datetime.now(UTC)
-        table = IntakeOwner.__table__
-        with engine.begin() as conn:
-            # earlier intakes of this very process that did not end (this process runs one
-            # intake at a time), and owners long ended: not running
-            conn.execute(update(table).where(
-                table.c.host == self.host, table.c.pid == self.pid,
-                table.c.process_started == self.process_started, table.c.ended_at.is_(None))
-                .values(ended_at=now))
-            conn.execute(delete(table).where(table.c.ended_at < now - timedelta(days=30)))
-            conn.execute(insert(table).values(
-                id=self.id, run_id=run_id, host=self.host, pid=self.pid,
-                process_started=self.process_started, started_at=now, heartbeat_at=now))
-
-    def beat(self) -> None:
-        """Tell other intakes this one is alive (a write every ``HEARTBEAT`` at most)."""
-        if time.monotonic() - self._beaten < HEARTBEAT.total_seconds():
-            return
-        self._beaten = time.monotonic()
-        table = IntakeOwner.__table__
-        with self.engine.begin() as conn:
-            conn.execute(update(table).where(table.c.id == self.id)
-                         .values(heartbeat_at=datetime.now(UTC)))
-
-    def working(self, path: str) -> None:
-        """Record the file about to be answered (and beat): if this process dies now, that
-        file counts one unfinished take."""
-        self._beaten = time.monotonic()
-        table = IntakeOwner.__table__
-        with self.engine.begin() as conn:
-            conn.execute(update(table).where(table.c.id == self.id)
-                         .values(working_on=path, heartbeat_at=datetime.now(UTC)))
-
-    def end(self) -> None:
-        """This intake stops: whatever it still holds can be taken over at once."""
-        table = IntakeOwner.__table__
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(update(table).where(table.c.id == self.id)
-                             .values(ended_at=datetime.now(UTC), working_on=None))
-        except Exception:  # noqa: BLE001 - the warehouse may be what is down
-            log.warning("could not record the end of intake %s (%s); its claims are taken "
-                        "over once its process is gone", self.id, self.run_id)
-
-    def gone(self, row, now: datetime) -> bool:
-        """Whether the owner ``row`` (None: unknown) is no longer running."""
-        if row is None or row.ended_at is not None:
-            return True
-        if row.id == self.id:
-            return False
-        if row.run_id == self.run_id:  # an earlier try of this run (never two at once)
-            return True
-        if row.host == self.host:
-            return not _alive(row.pid, row.process_started)
-        return now - _aware(row.heartbeat_at) > OWNER_TIMEOUT
-
-
-def _host() -> str:
-    """This machine, and on Linux its process namespace (containers sharing a host name
-    must not judge each other's process ids)."""
-    try:
-        space = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        space = ""
-    return f"{socket.gethostname()} {space}".strip()[:255]
-
-
-def _alive(pid: int, started: float) -> bool:
-    import psutil
-
-    try:
-        return abs(psutil.Process(pid).create_time() - started) < 1.0
-    except psutil.Error:
-        return False
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What ``claim_many`` got for a file: ``taken`` is ``"new"``, ``"resumed"`` (an
-    unfinished claim of this or a gone owner) or ``""`` (a live intake holds it)."""
-
-    taken: str
-    unfinished: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.taken)
-
-
-def claim(engine: Engine, path: str, checksum: str, owner: Owner) -> Claim:
-    """Take one file for ``owner`` (see ``claim_many``)."""
-    return claim_many(engine, [(path, checksum)], owner)[(path, checksum)]
-
-
-def claim_many(engine: Engine, files: list[tuple[str, str]], owner: Owner
-               ) -> dict[tuple[str, str], Claim]:
-    """Take files for ``owner`` in one transaction. A file done before and sent again under
-    the same name is a new arrival; an unfinished claim of an owner that is gone is taken
-    over. Two intakes racing for a file: exactly one gets it."""
-    now = datetime.now(UTC)
-    table, owners = IntakeClaim.__table__, IntakeOwner.__table__
-    out: dict[tuple[str, str], Claim] = {}
-    mine = {"owner": owner.id, "claimed_by": owner.run_id, "claimed_at": now}
-    with engine.begin() as conn:
-        for start in range(0, len(files), 400):  # bound the IN list
-            part = files[start:start + 400]
-            query = select(table).where(table.c.path.in_({p for p, _ in part}))
-            if engine.dialect.name == "postgresql":
-                query = query.with_for_update()
-            held = {(r.path, r.checksum): r for r in conn.execute(query)}
-            fresh = [f for f in part if f not in held]
-            if fresh:
-                stmt = dialect_insert(engine, table).values(
-                    [{"path": p, "checksum": c, "done": False, "unfinished": 0, **mine}
-                     for p, c in fresh]).on_conflict_do_nothing()
-                got = {(r.path, r.checksum) for r in conn.execute(
-                    stmt.returning(table.c.path, table.c.checksum))}
-                out.update({f: Claim("new" if f in got else "") for f in fresh})
-            holders = {r.id: r for r in conn.execute(select(owners).where(owners.c.id.in_(
-                {r.owner for r in held.values() if r.owner})))} if held else {}
-            for key, row in held.items():
-                if key not in part:
-                    continue
-                where = (table.c.path == key[0], table.c.checksum == key[1],
-                         table.c.done.is_(row.done))
-                if row.done:  # sent again under the same name: a new arrival
-                    taken = conn.execute(update(table).where(*where)
-                                         .values(done=False, unfinished=0, **mine))
-                    out[key] = Claim("new" if taken.rowcount == 1 else "")
-                elif row.owner == owner.id:
-                    out[key] = Claim("resumed", row.unfinished)
-                elif owner.gone(holders.get(row.owner), now):
-                    same = table.c.owner.is_(None) if row.owner is None else \
-                        table.c.owner == row.owner
-                    taken = conn.execute(update(table).where(*where, same).values(**mine))
-                    out[key] = Claim("resumed" if taken.rowcount == 1 else "", row.unfinished)
-                else:
-                    out[key] = Claim("")
-    return out
-
-
-def take_over(engine: Engine, owner: Owner, items: list[InboxFile]) -> set[str]:
-    """Start of a run: the unfinished claims of every owner that is gone become this
-    owner's. Those whose file left the inbox were finished (answered and archived) and are
-    closed; the file a dead owner was answering when it died counts one more unfinished
-    take. Returns the paths still held by live intakes."""
-    now = datetime.now(UTC)
-    inbox = {item.path for item in items}
-    table, owners = IntakeClaim.__table__, IntakeOwner.__table__
-    held: set[str] = set()
-    with engine.begin() as conn:
-        query = select(table).where(table.c.done.is_(False))
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update()
-        open_claims = conn.execute(query).all()
-        holders = {r.id: r for r in conn.execute(select(owners).where(owners.c.id.in_(
-            {c.owner for c in open_claims if c.owner})))} if open_claims else {}
-        finished: list[tuple[str, str]] = []
-        orphans: dict[str | None, list] = {}
-        for c in open_claims:
-            if c.owner == owner.id:
-                continue
-            if not owner.gone(holders.get(c.owner), now):
-                held.add(c.path)
-            elif c.path not in inbox:
-                finished.append((c.path, c.checksum))
-            else:
-                orphans.setdefault(c.owner, []).append(c)
-        if finished:
-            conn.execute(update(table).where(table.c.path == bindparam("p"),
-                                             table.c.checksum == bindparam("c"))
-                         .values(done=True), [{"p": p, "c": c} for p, c in finished])
-        for dead, claims in orphans.items():
-            row = holders.get(dead)
-            culprit = row.working_on if row is not None and row.ended_at is None else None
-            conn.execute(update(table).where(table.c.path == bindparam("p"),
-                                             table.c.checksum == bindparam("c"))
-                         .values(owner=owner.id, claimed_by=owner.run_id, claimed_at=now,
-                                 unfinished=bindparam("u")),
-                         [{"p": c.path, "c": c.checksum,
-                           "u": c.unfinished + (c.path == culprit)} for c in claims])
-            log.warning("took over %d unfinished file(s) of intake %s (%s)%s", len(claims),
-                        dead, row.run_id if row is not None else "unknown",
-                        f"; it died while answering {culprit}" if culprit in
-                        {c.path for c in claims} else "")
-        gone = [d for d, row in holders.items()
-                if row.ended_at is None and owner.gone(row, now)]
-        if gone:
-            conn.execute(update(owners).where(owners.c.id.in_(gone)).values(ended_at=now))
-    if finished:
-        log.info("closed %d claim(s) of stopped intakes whose files were already answered",
-                 len(finished))
-    return held
-
-
-def mark_unfinished(engine: Engine, path: str, checksum: str) -> None:
-    """A file failed in this run: one more unfinished take (at ``POISON_AFTER`` it is
-    answered as unprocessable instead of being tried again)."""
-    table = IntakeClaim.__table__
-    try:
-        with engine.begin() as conn:
-            conn.execute(update(table).where(table.c.path == path, table.c.checksum == checksum)
-                         .values(unfinished=table.c.unfinished + 1))
-    except Exception:  # noqa: BLE001 - the warehouse may be what is down
-        log.warning("could not count the failure of %s", path)
-
-
-def release(engine: Engine, path: str, checksum: str) -> None:
-    release_many(engine, [(path, checksum)])
-
-
-def release_many(engine: Engine, files: list[tuple[str, str]]) -> None:
-    """Mark finished files' claims done (one transaction)."""
-    if not files:
-        return
-    table = IntakeClaim.__table__
-    with engine.begin() as conn:
-        conn.execute(update(table).where(table.c.path == bindparam("p"),
-                                         table.c.checksum == bindparam("c"))
-                     .values(done=True), [{"p": p, "c": c} for p, c in files])
 
 
 @dataclass
@@ -410,20 +157,6 @@ class Outcome:
         return asdict(self)
 
 
-def _copy_then_delete(src, dst) -> None:
-    """Move within the bucket without a window where the file exists nowhere."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    data = src.read_bytes()
-    if not dst.exists() or dst.read_bytes() != data:
-        dst.write_bytes(data)
-    src.unlink()
-
-
-def _safe(name: str) -> str:
-    keep = "".join(ch if ch.isalnum() or ch in " ._-()" else "_" for ch in name)
-    return keep.strip()[:150] or "tep"
-
-
 @dataclass
 class _Pending:
     """A claimed file to record once the workers have parsed it (``parsed``)."""
@@ -434,6 +167,8 @@ class _Pending:
     received_at: datetime
     parsed: ParsedSubmission | None
     summary: dict[str, Any]
+    unfinished: int = 0  # unfinished takes so far: such a file is answered alone
+    totals: list[tuple[str, str]] | None = None  # the receipt's figures, from the reader
 
 
 def _same_object(existing, path: str, received_at: datetime) -> bool:
@@ -441,7 +176,7 @@ def _same_object(existing, path: str, received_at: datetime) -> bool:
     run recorded it and did not finish answering and archiving it. The same bytes sent again
     arrive later, and are answered "already received"."""
     return existing.bucket_path == path and \
-        abs((_aware(existing.received_at) - received_at).total_seconds()) < 0.001
+        abs((aware(existing.received_at) - received_at).total_seconds()) < 0.001
 
 
 def _take(root, engine: Engine, prog: Programme, item: InboxFile, owner: Owner,
@@ -451,38 +186,38 @@ def _take(root, engine: Engine, prog: Programme, item: InboxFile, owner: Owner,
     _Pending to parse and record. ``pre`` is (data, checksum, claim, existing submission,
     size) when the run read and claimed a batch; ``done`` collects finished claims to
     release in one go."""
-    src = root / item.path
     if pre is None:
-        _data, checksum, size = read_capped(src)
+        _data, checksum, size = read_capped(key(root, item.path), root.fs)
         taken = claim(engine, item.path, checksum, owner)
         existing = find_by_checksum(engine, checksum) if taken else None
     else:
         _data, checksum, taken, existing, size = pre
     if not taken:
         return Outcome(item.path, item.unit_code, "skipped")
-    received_at = _mtime(src)
+    received_at = item.arrived or arrival_time(root / item.path)
     summary = {"rules_run": 0, "rules_passed": 0, "rules_failed": 0, "failed_rules": []}
     if existing is None and taken.unfinished >= POISON_AFTER:
         log.error("%s: %d runs stopped while processing it; answered as unprocessable",
                   item.path, taken.unfinished)
         return _Pending(item, checksum, size, received_at,
-                        unprocessable(prog, item.unit_code, POISONED), summary)
+                        unprocessable(prog, item.unit_code, POISONED), summary,
+                        taken.unfinished)
     if existing is None or _same_object(existing, item.path, received_at):
         # new; or recorded by an interrupted run: recording again is a no-op, the receipt
         # and the archive copy are (re)written under the same names
-        return _Pending(item, checksum, size, received_at, None, summary)
-    stamp = received_at.astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
-    unit = _safe(item.unit_code)
-    archive_rel = layout.archive_duplicate(unit, stamp, _safe(item.file_name))
-    stem = _safe(item.file_name.rsplit(".", 1)[0])
+        return _Pending(item, checksum, size, received_at, None, summary, taken.unfinished)
+    stamp = to_local(received_at).strftime("%Y%m%dT%H%M%S")
+    unit = layout.safe_name(item.unit_code)
+    archive_rel = layout.archive_duplicate(unit, stamp, layout.safe_name(item.file_name))
+    stem = layout.safe_name(item.file_name.rsplit(".", 1)[0])
     receipt_rel = layout.receipt_file(unit, stem, checksum, stamp)
-    first = _aware(existing.received_at).astimezone(VN_TZ)
-    _write_receipt(root, receipt_rel, prog, ReceiptData(
-        status="duplicate", unit_code=item.unit_code, unit_name=_unit_name(prog, item.unit_code),
+    first = to_local(existing.received_at)
+    write_receipt(root, receipt_rel, prog, ReceiptData(
+        status="duplicate", unit_code=item.unit_code, unit_name=prog.unit_name(item.unit_code),
         file_name=item.file_name, checksum=checksum, received_at=received_at,
         processed_at=now, reason=f"Tệp đã được nhận lúc {first:%H:%M ngày %d/%m/%Y} "
-        f"(kết quả lần đó: {OUTCOME_TEXT.get(existing.status, existing.status)})."))
-    _copy_then_delete(src, root / archive_rel)
+        f"(kết quả lần đó: {outcome_label(existing.status)})."))
+    move_key(root, item.path, archive_rel)
     _release(engine, item.path, checksum, done)
     log.info("%s: duplicate of submission %s", item.path, existing.id)
     return Outcome(item.path, item.unit_code, "duplicate", existing.period, existing.id,
@@ -498,34 +233,54 @@ def _release(engine: Engine, path: str, checksum: str, done: list | None) -> Non
 
 def _finish(root, engine: Engine, prog: Programme, p: _Pending, now: datetime,
             done: list | None = None) -> Outcome:
-    """Write the receipt, record in the warehouse (one transaction), archive, release."""
+    """Record in the warehouse (one transaction for this file), write the receipt,
+    archive, release: the per-file path."""
+    entry = _entry(prog, p)
+    merged = record(engine, prog, entry.parsed, entry.info, accepted=entry.accepted,
+                    late=entry.late, validation=entry.validation,
+                    archive_path=entry.archive_path, receipt_path=entry.receipt_path)
+    return _answer(root, engine, prog, p, entry, merged, now, done)
+
+
+def _entry(prog: Programme, p: _Pending) -> Entry:
+    """What the warehouse records for a parsed and validated file, with the names of its
+    receipt and archive copy."""
     item, parsed = p.item, p.parsed
     accepted = not parsed.errors
     period = prog.period(parsed.period) if _valid_period(prog, parsed) else None
-    late = bool(period and p.received_at.astimezone(VN_TZ).date() > period.deadline)
-    unit = _safe(item.unit_code)
-    stem = _safe(item.file_name.rsplit(".", 1)[0])
+    late = bool(period and to_local(p.received_at).date() > period.deadline)
+    unit = layout.safe_name(item.unit_code)
+    stem = layout.safe_name(item.file_name.rsplit(".", 1)[0])
     receipt_rel = layout.receipt_file(unit, stem, p.checksum)
-    archive_rel = (layout.archive_accepted(unit, _safe(parsed.period), p.checksum,
-                                           _safe(item.file_name)) if accepted
-                   else layout.archive_rejected(unit, p.checksum, _safe(item.file_name)))
+    archive_rel = (layout.archive_accepted(unit, layout.safe_name(parsed.period), p.checksum,
+                                           layout.safe_name(item.file_name)) if accepted
+                   else layout.archive_rejected(unit, p.checksum, layout.safe_name(item.file_name)))
     info = FileInfo(item.file_name, item.path, p.checksum, p.size, p.received_at)
-    merged = record(engine, prog, parsed, info, accepted=accepted, late=late,
-                    validation=p.summary, archive_path=archive_rel, receipt_path=receipt_rel)
-    _write_receipt(root, receipt_rel, prog, ReceiptData(
+    return Entry(parsed, info, accepted, late, p.summary, archive_rel, receipt_rel)
+
+
+def _answer(root, engine: Engine, prog: Programme, p: _Pending, entry: Entry,
+            merged: MergeResult, now: datetime, done: list | None) -> Outcome:
+    """A recorded file: its receipt, its original moved to the archive, its claim done."""
+    item, parsed, accepted = p.item, entry.parsed, entry.accepted
+    period = prog.period(parsed.period) if _valid_period(prog, parsed) else None
+    if accepted and p.totals is None:
+        p.totals = recorded_totals(prog, parsed)
+    write_receipt(root, entry.receipt_path, prog, ReceiptData(
         status="accepted" if accepted else "rejected", unit_code=item.unit_code,
-        unit_name=_unit_name(prog, item.unit_code), file_name=item.file_name,
+        unit_name=prog.unit_name(item.unit_code), file_name=item.file_name,
         checksum=p.checksum, received_at=p.received_at, processed_at=now,
         period_title=period.title if period else "",
-        deadline=f"{period.deadline:%d/%m/%Y}" if period else "", late=late,
+        deadline=f"{period.deadline:%d/%m/%Y}" if period else "", late=entry.late,
         version=merged.version, problems=parsed.problems,
-        totals=recorded_totals(prog, parsed) if accepted else []))
-    _copy_then_delete(root / item.path, root / archive_rel)
+        totals=(p.totals or []) if accepted else []))
+    move_key(root, item.path, entry.archive_path)
     _release(engine, item.path, p.checksum, done)
     out = Outcome(item.path, item.unit_code, "accepted" if accepted else "rejected",
-                  parsed.period, merged.submission_id, merged.version, late,
+                  parsed.period, merged.submission_id, merged.version, entry.late,
                   len(parsed.errors), len(parsed.problems) - len(parsed.errors),
-                  p.summary["rules_run"], p.summary["rules_failed"], receipt_rel, archive_rel)
+                  p.summary["rules_run"], p.summary["rules_failed"], entry.receipt_path,
+                  entry.archive_path)
     log.info("%s: %s (period %s, version %s, late %s): %d rules run, %d failed %s, "
              "%d errors, %d warnings", item.path, out.status, out.period or "?", out.version,
              out.late, out.rules_run, out.rules_failed, p.summary["failed_rules"], out.errors,
@@ -539,21 +294,6 @@ def _valid_period(prog: Programme, parsed: ParsedSubmission) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _unit_name(prog: Programme, code: str) -> str:
-    found = prog.units_by_code(code)
-    return max(found, key=lambda u: u.valid_from).name if found else f"Đơn vị mã {code}"
-
-
-def _write_receipt(root, rel: str, prog: Programme, data: ReceiptData) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_receipt(prog, data).encode("utf-8"))
 
 
 # exception classes (by name, across the cause chain) meaning the bucket or the warehouse is
@@ -584,13 +324,14 @@ def _release_quietly(engine: Engine, done: list[tuple[str, str]]) -> None:
 READ_BATCH = 100  # files read, claimed and looked up together (bounds memory)
 
 
-def read_capped(path) -> tuple[bytes, str, int]:
-    """(data, sha256, size) of a file; past the size limit only the head is kept (the rest
-    is hashed as it streams by), so a huge upload never sits in memory."""
+def read_capped(path, fs=None) -> tuple[bytes, str, int]:
+    """(data, sha256, size) of a file (a path, or a key of the file system ``fs``); past
+    the size limit only the head is kept (the rest is hashed as it streams by), so a huge
+    upload never sits in memory."""
     from baocao.workbook import MAX_FILE_BYTES
 
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with (path.open("rb") if fs is None else fs.open(path, "rb")) as f:
         data = f.read(MAX_FILE_BYTES + 1)
         digest.update(data)
         size = len(data)
@@ -619,9 +360,10 @@ class _Intake:
     Keeps what the run answered, what failed and which units must wait."""
 
     def __init__(self, prog: Programme, engine: Engine, root, owner: Owner, pool: ParsePool,
-                 validator, held: set[str]) -> None:
+                 validator, held: set[str], bulk: bool = True) -> None:
         self.prog, self.engine, self.root, self.owner = prog, engine, root, owner
         self.pool, self.validator, self.held = pool, validator, held
+        self.bulk = bulk  # a chunk's files recorded in one transaction
         self.outcomes: list[Outcome] = []
         self.failed: list[str] = []
         # units with a file this run does not finish: their later files wait too, so that
@@ -630,21 +372,24 @@ class _Intake:
         self.parsed: dict[str, ParsedSubmission] = {}  # parse results by path
 
     def run(self, items: list[InboxFile], chunk: int) -> None:
-        queue = list(items)
-        ahead = self._read(queue, chunk)
+        """Chunks of even size (at most ``chunk`` files); the first is a quarter of that,
+        so that the main process starts recording while the workers parse the rest."""
+        queue = deque(items)
+        size = -(-len(queue) // max(1, -(-len(queue) // chunk)))
+        ahead = self._read(queue, max(1, size // 4) if len(queue) > size else size)
         while ahead or queue:
-            following = self._read(queue, chunk)  # parsed while this chunk is recorded
+            following = self._read(queue, size)  # parsed while this chunk is recorded
             self._chunk(ahead)
             ahead = following
 
-    def _read(self, queue: list[InboxFile], limit: int) -> list[_Read]:
+    def _read(self, queue: deque[InboxFile], limit: int) -> list[_Read]:
         """Read files off the front of ``queue`` (at most ``limit`` files or
         ``CHUNK_BYTES``) and hand them to the workers. Files held by a live intake, and the
         later files of their units, are left for a later run."""
         reads: list[_Read] = []
         used = 0
         while queue and len(reads) < limit and used < CHUNK_BYTES:
-            item = queue.pop(0)
+            item = queue.popleft()
             if item.path in self.held or item.unit_code in self.blocked:
                 self.blocked.add(item.unit_code)
                 log.info("%s: held by another intake (or an earlier file of its unit is); "
@@ -652,7 +397,7 @@ class _Intake:
                 self.outcomes.append(Outcome(item.path, item.unit_code, "skipped"))
                 continue
             try:
-                data, checksum, size = read_capped(self.root / item.path)
+                data, checksum, size = read_capped(key(self.root, item.path), self.root.fs)
             except Exception as exc:
                 self._fail(exc, item, "")
                 continue
@@ -670,9 +415,10 @@ class _Intake:
 
     def _chunk(self, reads: list[_Read]) -> None:
         """Claim the chunk (batches of ``READ_BATCH``), answer files received before,
-        validate the others with one GX run per rule group, then record, answer and
-        archive them one by one in arrival order."""
-        from baocao.history import year_on_year_warnings
+        validate the others with one GX run per rule group, then record them in one
+        transaction (``bulk``; one each when some of them were in hand when an intake
+        died), and answer and archive them one by one in arrival order."""
+        from baocao.history import year_on_year_many
 
         now = datetime.now(UTC)
         pending: list[_Pending] = []
@@ -690,6 +436,7 @@ class _Intake:
                 result = self.parsed.pop(p.item.path, None)
                 if p.parsed is None:
                     p.parsed = result
+                    p.totals = result.derived.get("totals")
                     p.parsed.problems.extend(period_timing_problems(self.prog, p.parsed,
                                                                     p.received_at))
             readable = [p for p in pending if p.parsed.readable]
@@ -699,25 +446,21 @@ class _Intake:
                 for p in readable])
             for p, summary in zip(readable, summaries, strict=True):
                 p.summary = summary.as_dict()
-                p.parsed.problems.extend(year_on_year_warnings(self.engine, self.prog,
-                                                               p.parsed))
+            changes = year_on_year_many(self.engine, self.prog, [p.parsed for p in readable])
+            for p, found in zip(readable, changes, strict=True):
+                p.parsed.problems.extend(found)
             seen: set[str] = set()
-            for n, p in enumerate(sorted(pending, key=lambda p: (p.received_at, p.item.path))):
-                if n % 20 == 0:
-                    self._collect(0)
-                if p.item.unit_code in self.blocked:  # an earlier file of its unit failed
-                    self.outcomes.append(Outcome(p.item.path, p.item.unit_code, "skipped"))
-                    continue
+            todo: list[_Pending] = []
+            for p in sorted(pending, key=lambda p: (p.received_at, p.item.path)):
                 if p.checksum in seen:  # the same bytes twice in one chunk: answered below
                     twins.append(p.item)
                     continue
                 seen.add(p.checksum)
-                try:
-                    self.owner.working(p.item.path)
-                    self.outcomes.append(_finish(self.root, self.engine, self.prog, p, now,
-                                                 done))
-                except Exception as exc:
-                    self._fail(exc, p.item, p.checksum)
+                todo.append(p)
+            if self.bulk and not any(p.unfinished for p in todo):
+                self._answer_together(todo, now, done)
+            else:  # the per-file path, or files of a chunk that stopped an intake
+                self._answer_alone(todo, now, done)
         finally:  # finished files are marked done even when an outage stops the run
             _release_quietly(self.engine, done)
         for item in twins:  # now recorded: taken again, each is answered "already received"
@@ -732,6 +475,60 @@ class _Intake:
                 self.failed.append(item.path)
         for read in reads:  # results of files answered without them (duplicates, skipped)
             self.parsed.pop(read.item.path, None)
+
+    def _answer_alone(self, todo: list[_Pending], now: datetime, done: list) -> None:
+        """Record (one transaction each), answer and archive files one by one in arrival
+        order, naming each as the one being answered."""
+        for n, p in enumerate(todo):
+            if n % 20 == 0:
+                self._collect(0)
+            if p.item.unit_code in self.blocked:  # an earlier file of its unit failed
+                self.outcomes.append(Outcome(p.item.path, p.item.unit_code, "skipped"))
+                continue
+            try:
+                self.owner.working(p.item.path)
+                if self.bulk:  # the bulk recorder, one file at a time
+                    entry = _entry(self.prog, p)
+                    [merged] = record_many(self.engine, self.prog, [entry])
+                    out = _answer(self.root, self.engine, self.prog, p, entry, merged, now,
+                                  done)
+                else:
+                    out = _finish(self.root, self.engine, self.prog, p, now, done)
+                self.outcomes.append(out)
+            except Exception as exc:
+                self._fail(exc, p.item, p.checksum)
+
+    def _answer_together(self, todo: list[_Pending], now: datetime, done: list) -> None:
+        """Record the chunk in one transaction, then answer and archive each file in
+        arrival order. Should recording the chunk fail (not an outage), its files are
+        recorded one by one, so that one bad file costs only itself."""
+        waiting = [p for p in todo if p.item.unit_code in self.blocked]
+        self.outcomes.extend(Outcome(p.item.path, p.item.unit_code, "skipped")
+                             for p in waiting)  # an earlier file of its unit failed
+        todo = [p for p in todo if p.item.unit_code not in self.blocked]
+        if not todo:
+            return
+        try:
+            entries = [_entry(self.prog, p) for p in todo]
+            hold(self.engine, self.owner, [(p.item.path, p.checksum) for p in todo])
+            results = record_many(self.engine, self.prog, entries)
+        except Exception as exc:
+            _abort_if_unreachable(exc, self.owner, todo[0].item.path)
+            log.exception("recording %d file(s) together failed; recording them one by one",
+                          len(todo))
+            self._answer_alone(todo, now, done)
+            return
+        for n, (p, entry, merged) in enumerate(zip(todo, entries, results, strict=True)):
+            if n % 20 == 0:
+                self._collect(0)
+            if p.item.unit_code in self.blocked:  # recorded; answered by a later run
+                self.outcomes.append(Outcome(p.item.path, p.item.unit_code, "skipped"))
+                continue
+            try:
+                self.outcomes.append(_answer(self.root, self.engine, self.prog, p, entry,
+                                             merged, now, done))
+            except Exception as exc:
+                self._fail(exc, p.item, p.checksum)
 
     def _take_batch(self, reads: list[_Read], now: datetime, done: list) -> list[_Pending]:
         """Claim a batch and look its checksums up (one transaction each); answer files
@@ -787,27 +584,59 @@ def _abort_if_unreachable(exc: Exception, owner: Owner, path: str) -> None:
                        f"here and the files left stay in the inbox: {exc}") from exc
 
 
+def _deriver(prog: Programme, validator):
+    """What the reader processes compute from a parsed file besides parsing: the rows it
+    adds to each rule group's validation frame and the receipt's figures."""
+
+    def derive(parsed: ParsedSubmission) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if parsed.readable and hasattr(validator, "frame_lines"):
+            sheets = prog.unit_sheets(prog.unit(parsed.unit,
+                                                prog.period(parsed.period).deadline))
+            out["frame_sheets"] = list(sheets)
+            out["frame_lines"] = validator.frame_lines(parsed, sheets)
+        if not parsed.errors:
+            out["totals"] = recorded_totals(prog, parsed)
+        return out
+
+    return derive
+
+
+def share_of(unit_code: str, shares: int) -> int:
+    """The share of an inbox split ``shares`` ways that a unit's folder belongs to (stable:
+    a unit's files, and so its versions, always stay in one share)."""
+    return zlib.crc32(unit_code.encode("utf-8")) % shares if shares > 1 else 0
+
+
 def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
-               chunk: int = 1000, validator=None, workers: int | None = None
-               ) -> list[Outcome]:
+               chunk: int = 2000, validator=None, workers: int | None = None,
+               bulk: bool = True, share: tuple[int, int] = (0, 1)) -> list[Outcome]:
     """Process every file in the inbox in arrival order: files are parsed and checked in
     worker processes (``workers``, default ``BAOCAO_INTAKE_WORKERS`` or the cores, at most
-    4), validated with one GX run per rule group per chunk, then recorded one warehouse
-    transaction per file. Claims left by intakes that stopped are taken over first."""
+    4), validated with one GX run per rule group per chunk, then recorded: a chunk's files in
+    one warehouse transaction (``bulk``), else one transaction per file. Claims left by
+    intakes that stopped are taken over first; their files are recorded one by one.
+
+    ``share`` (k, n): only the unit folders of share k of n (``share_of``), so that n tasks
+    (on several workers) answer a very large inbox together; share 0 also sweeps files
+    dropped outside unit folders. ``run_id`` must then differ between the shares."""
     from baocao.validation import Validator
 
     run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
     owner = Owner(engine, run_id)
     try:
-        swept = sweep_unroutable(root)
-        items = list_inbox(root)
-        held = take_over(engine, owner, items)
+        k, n = share
+        swept = sweep_unroutable(root) if k == 0 else []
+        listed = list_inbox(root)
+        items = [i for i in listed if share_of(i.unit_code, n) == k]
+        held = take_over(engine, owner, {item.path for item in listed},
+                         only={item.path for item in items} if n > 1 else None)
         log.info("intake %s: %d file(s) in the inbox", prog.code, len(items))
         if not items:
             return swept
         validator = validator or Validator(prog)
-        with ParsePool(prog, workers) as pool:
-            run = _Intake(prog, engine, root, owner, pool, validator, held)
+        with ParsePool(prog, workers, derive=_deriver(prog, validator)).start() as pool:
+            run = _Intake(prog, engine, root, owner, pool, validator, held, bulk)
             run.outcomes.extend(swept)
             run.run(items, chunk)
         if pool.failures:

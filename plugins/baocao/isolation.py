@@ -24,6 +24,7 @@ import selectors
 import signal
 import socket
 import struct
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -56,6 +57,9 @@ def unprocessable(prog: Programme, unit_code: str, why: str) -> ParsedSubmission
     return sub
 
 
+Derive = Callable[[ParsedSubmission], dict[str, Any]]
+
+
 @dataclass
 class Job:
     """One file to read: ``key`` names it in the results."""
@@ -67,7 +71,8 @@ class Job:
 
 
 # ----- the worker side ------------------------------------------------------------------
-def _serve(sock: socket.socket, prog: Programme, memory_mb: int, seconds: int) -> None:
+def _serve(sock: socket.socket, prog: Programme, memory_mb: int, seconds: int,
+           derive: Derive | None = None) -> None:
     """A worker's loop: read files until the parent closes the socket or sends None."""
     import resource
 
@@ -100,7 +105,14 @@ def _serve(sock: socket.socket, prog: Programme, memory_mb: int, seconds: int) -
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         captured.clear()
         try:
-            result = (key, "ok", parse_submission(data, prog, unit_code, size), captured)
+            parsed = parse_submission(data, prog, unit_code, size)
+            if derive is not None:
+                try:
+                    parsed.derived = derive(parsed)
+                except Exception:  # noqa: BLE001 - the caller derives it itself then
+                    log.exception("deriving figures of file %s failed", key)
+            result = (key, "ok", parsed, captured)
+            del parsed
         except MemoryError:
             del data
             gc.collect()
@@ -198,14 +210,15 @@ def _capture_logs(into: list[str]) -> None:
 class _Worker:
     """One forked worker process, the parent's end of its socket and what is in flight."""
 
-    def __init__(self, prog: Programme, memory_mb: int, seconds: int) -> None:
+    def __init__(self, prog: Programme, memory_mb: int, seconds: int,
+                 derive: Derive | None = None) -> None:
         parent_end, child_end = socket.socketpair()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the caller's code
             code = 0
             try:
                 _let_go_of_inherited_files(keep=child_end.fileno())
-                _serve(child_end, prog, memory_mb, seconds)
+                _serve(child_end, prog, memory_mb, seconds, derive)
             except BaseException:  # noqa: BLE001 - the parent sees the exit code
                 import traceback
 
@@ -294,7 +307,8 @@ class ParsePool:
     worker reads its files in the order sent) and answered. Use as a context manager."""
 
     def __init__(self, prog: Programme, workers: int | None = None,
-                 memory_mb: int | None = None, seconds: int | None = None) -> None:
+                 memory_mb: int | None = None, seconds: int | None = None,
+                 derive: Derive | None = None) -> None:
         from baocao.config import settings
 
         cfg = settings()
@@ -307,6 +321,11 @@ class ParsePool:
         self._results: list[tuple[Any, ParsedSubmission]] = []
         self._selector = selectors.DefaultSelector()
         self.failures = 0  # files answered "could not be processed"
+        self.derive = derive
+        self._lock = threading.RLock()
+        self._arrived = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
 
     def __enter__(self) -> ParsePool:
         return self
@@ -317,18 +336,38 @@ class ParsePool:
     @property
     def pending(self) -> int:
         """Files submitted and not yet collected."""
-        return len(self._queue) + sum(len(w.jobs) for w in self._workers) + \
-            len(self._results)
+        with self._lock:
+            return len(self._queue) + sum(len(w.jobs) for w in self._workers) + \
+                len(self._results)
+
+    def start(self) -> ParsePool:
+        """Start the workers and a pump thread that keeps them fed and receives their
+        results while the caller does other work (recording a chunk, validating it): they
+        never wait for the caller to come back to ``collect``."""
+        with self._lock:
+            while len(self._workers) < self.size:  # forked now, before the thread runs
+                self._workers.append(_Worker(self.prog, self.memory_mb, self.seconds,
+                                             self.derive))
+        self._thread = threading.Thread(target=self._pump_loop, name="parse-pool-pump",
+                                        daemon=True)
+        self._thread.start()
+        return self
 
     def submit(self, job: Job) -> None:
-        self._queue.append(job)
-        self._dispatch()
+        with self._lock:
+            self._queue.append(job)
+            if self._thread is None:
+                self._dispatch()
+            else:
+                self._arrived.notify_all()
 
     def parse_many(self, jobs: Iterable[Job], tick: Callable[[], None] | None = None
                    ) -> dict[Any, ParsedSubmission]:
         """Read every job's file; ``tick`` is called every few seconds while waiting (a
         heartbeat)."""
-        self._queue.extend(jobs)
+        with self._lock:
+            self._queue.extend(jobs)
+            self._arrived.notify_all()
         out: dict[Any, ParsedSubmission] = {}
         while self.pending:
             out.update(self.collect(timeout=5.0))
@@ -338,6 +377,16 @@ class ParsePool:
 
     def collect(self, timeout: float | None = 0.0) -> list[tuple[Any, ParsedSubmission]]:
         """Results ready within ``timeout`` seconds (None: wait for at least one)."""
+        if self._thread is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            with self._lock:
+                while not self._results and self.pending and self._thread.is_alive():
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    self._arrived.wait(left)
+                out, self._results = self._results, []
+            return out
         self._dispatch()
         if not self._results and any(w.jobs for w in self._workers):
             self._pump(timeout)
@@ -345,8 +394,41 @@ class ParsePool:
         out, self._results = self._results, []
         return out
 
+    def _pump_loop(self) -> None:
+        """The pump thread: dispatch, wait for the workers (without the lock), handle what
+        came back; stops when the pool closes."""
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                self._dispatch()
+                if not any(w.jobs or w.out for w in self._workers):
+                    self._arrived.wait(0.05)
+                    continue
+                registered = self._register()
+            try:
+                ready = self._selector.select(self._timeout(0.05))
+            finally:
+                with self._lock:
+                    for worker in registered:
+                        self._selector.unregister(worker.sock)
+            with self._lock:
+                if self._stopping:
+                    return
+                before = len(self._results)
+                self._handle(ready)
+                self._dispatch()
+                if len(self._results) != before:
+                    self._arrived.notify_all()
+
     def close(self) -> None:
-        """Stop the workers (files not yet read are dropped)."""
+        """Stop the pump thread and the workers (files not yet read are dropped)."""
+        if self._thread is not None:
+            with self._lock:
+                self._stopping = True
+                self._arrived.notify_all()
+            self._thread.join()
+            self._thread = None
         self._queue.clear()
         for worker in self._workers:
             if worker.out:  # in the middle of sending a file: no clean stop possible
@@ -381,21 +463,34 @@ class ParsePool:
     def _pump(self, timeout: float | None) -> None:
         """Wait for results (or writable sockets) at most ``timeout`` seconds, then
         handle results, deaths and overruns."""
+        registered = self._register()
+        try:
+            ready = self._selector.select(self._timeout(timeout))
+        finally:
+            for worker in registered:
+                self._selector.unregister(worker.sock)
+        self._handle(ready)
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        """``timeout``, shortened to the moment the longest-running file overruns."""
         wall = self._wall()
-        if wall is not None:
-            busy = [w for w in self._workers if w.jobs]
+        busy = [w for w in self._workers if w.jobs]
+        if wall is not None and busy:
             soonest = max(0.0, min(w.since for w in busy) + wall - time.monotonic())
             timeout = soonest if timeout is None else min(timeout, soonest)
+        return timeout
+
+    def _register(self) -> list[_Worker]:
         for worker in self._workers:
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if worker.out else 0)
             self._selector.register(worker.sock, events, worker)
-        try:
-            ready = self._selector.select(timeout)
-        finally:
-            for worker in self._workers:
-                self._selector.unregister(worker.sock)
+        return list(self._workers)
+
+    def _handle(self, ready) -> None:
         for key, events in ready:
             worker = key.data
+            if worker not in self._workers:
+                continue
             if events & selectors.EVENT_WRITE:
                 worker.flush()
             if events & selectors.EVENT_READ:
@@ -403,6 +498,7 @@ class ParsePool:
                     self._result(worker, *message)
             if worker.dead:
                 self._replace(worker, kill=False)
+        wall = self._wall()
         if wall is not None:
             now = time.monotonic()
             for worker in list(self._workers):
@@ -443,7 +539,7 @@ class ParsePool:
         while self._queue:
             live = [w for w in self._workers if not w.dead]
             if all(w.jobs for w in live) and len(self._workers) < self.size:
-                target = _Worker(self.prog, self.memory_mb, self.seconds)
+                target = _Worker(self.prog, self.memory_mb, self.seconds, self.derive)
                 self._workers.append(target)
             else:
                 target = min((w for w in live if len(w.jobs) < AHEAD), default=None,

@@ -61,6 +61,10 @@ class Value:
     value: float
     computed: bool = False  # a form-owned total computed by the pipeline
 
+    def __reduce__(self):  # pickled as a tuple: the readers send thousands per chunk
+        return (Value, (self.sheet, self.cell, self.indicator, self.row, self.col, self.kind,
+                        self.value, self.computed))
+
 
 @dataclass
 class TaskReport:
@@ -85,6 +89,9 @@ class ParsedSubmission:
     tasks: list[TaskReport] = field(default_factory=list)
     narratives: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (text, cell)
     problems: list[Problem] = field(default_factory=list)
+    # what the reader process derived from the values for the intake (validation frame
+    # lines, the receipt's figures), so that the main process does less; see isolation
+    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def readable(self) -> bool:

@@ -66,12 +66,42 @@ def migrate_warehouse() -> dict[str, Any]:
     return {"revision": current_revision(url)}
 
 
-def intake_programme(programme: str, run_id: str | None = None) -> dict[str, Any]:
-    """One programme's intake: mirror its units and periods, then answer its inbox."""
+def intake_programme(programme: str, run_id: str | None = None, share: int = 0,
+                     shares: int = 1) -> dict[str, Any]:
+    """One programme's intake (or share ``share`` of ``shares`` of its inbox, see
+    ``intake_shares``): mirror its units and periods, then answer its inbox."""
     from baocao.warehouse.merge import sync_programme
 
     sync_programme(engine(), load_programme(programme))
-    return intake_inbox(programme, run_id)
+    return intake_inbox(programme, run_id, share, shares)
+
+
+MAX_SHARES = 16
+
+
+def intake_shares(programmes: list[str]) -> list[dict[str, Any]]:
+    """The intake tasks of a run: one per programme; a programme whose inbox holds more
+    than ``BAOCAO_INTAKE_SHARE_FILES`` files gets one per that many files (at most
+    ``MAX_SHARES``), each answering the unit folders of its share, so several workers share
+    a very large inbox. Each: programme, share, shares."""
+    from baocao.intake import list_inbox, programme_root
+
+    limit = settings().intake_share_files
+    out: list[dict[str, Any]] = []
+    for code in programmes:
+        shares = 1
+        if limit > 0:
+            try:
+                files = len(list_inbox(programme_root(code)))
+            except Exception:  # noqa: BLE001 - the programme's own task reports it
+                log.exception("%s: could not count the inbox; one intake task", code)
+                files = 0
+            shares = max(1, min(MAX_SHARES, -(-files // limit)))
+            if shares > 1:
+                log.info("%s: %d files in the inbox, answered in %d shares", code, files,
+                         shares)
+        out += [{"programme": code, "share": k, "shares": shares} for k in range(shares)]
+    return out
 
 
 def sweep_misplaced() -> dict[str, Any]:
@@ -99,8 +129,10 @@ def prepare_warehouse(programme: str) -> dict[str, Any]:
             "units": len(prog.units)}
 
 
-def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
-    """Process every file waiting in the inbox; a summary for XCom and the logs."""
+def intake_inbox(programme: str, run_id: str | None = None, share: int = 0,
+                 shares: int = 1) -> dict[str, Any]:
+    """Process every file waiting in the inbox (or in the unit folders of one share of
+    it); a summary for XCom and the logs."""
     from baocao.bucket import bucket_root, programme_root
     from baocao.intake import run_intake
     from baocao.receipts import mail_receipts
@@ -117,7 +149,10 @@ def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
                                f"with connection {settings().bucket_conn_id!r}")
     validator = Validator(prog, data_docs_dir=settings().data_docs_dir / prog.code)
     try:
-        outcomes = run_intake(prog, engine(), root, run_id, validator=validator)
+        if shares > 1:  # each share is an intake of its own (see baocao.warehouse.claims)
+            run_id = f"{run_id or 'intake'}#{share + 1}/{shares}"
+        outcomes = run_intake(prog, engine(), root, run_id, validator=validator,
+                              share=(share, shares))
     finally:
         docs = _build_data_docs(validator)
     mailed = mail_receipts(engine(), prog, root, outcomes)
@@ -126,7 +161,8 @@ def intake_inbox(programme: str, run_id: str | None = None) -> dict[str, Any]:
         counts[o.status] = counts.get(o.status, 0) + 1
     periods = sorted({o.period for o in outcomes if o.status == "accepted" and o.period})
     log.info("intake %s: %s; periods touched: %s", programme, counts, periods)
-    return {"programme": programme, "counts": counts, "periods": periods,
+    return {"programme": programme, "share": share, "shares": shares, "counts": counts,
+            "periods": periods,
             "files": [o.as_dict() for o in outcomes], "data_docs": docs,
             "receipts_mailed": mailed}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from baocao.bucket import key
 from baocao.clerk_texts import lead_contact, vn_date
 from baocao.layout import drop_location, receipts_location
 from baocao.parsing import ParsedSubmission, Problem
@@ -216,10 +217,11 @@ def render_receipt(prog: Programme, data: ReceiptData) -> str:
 
 
 def write_receipt(root, rel: str, prog: Programme, data: ReceiptData) -> None:
-    """Render the receipt of ``data`` to ``rel`` below the programme's ``root``."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_receipt(prog, data).encode("utf-8"))
+    """Render the receipt of ``data`` to ``rel`` below the programme's ``root`` (through the
+    store's file system: the intake writes thousands a run)."""
+    target = key(root, rel)
+    root.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+    root.fs.pipe_file(target, render_receipt(prog, data).encode("utf-8"))
 
 
 def _vn_time(value: datetime) -> str:

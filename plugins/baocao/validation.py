@@ -198,6 +198,27 @@ class Validator:
             total += sum(values[k] for k in keys)
         return round(total, 3)
 
+    def frame_lines(self, sub: ParsedSubmission, sheets: list[str]
+                    ) -> dict[str, list[tuple[str, dict[str, float | None]]]]:
+        """The frame rows a submission contributes to each rule group's validation (by
+        group key): what ``validate_many`` stacks. Computed by the reader processes of the
+        intake (``sub.derived``), so that the main process only runs GX."""
+        values = {(v.indicator, v.row, v.col): v.value for v in sub.values}
+        out = {}
+        for key, group in self._groups.items():
+            rules = self._applicable(group, set(sheets))
+            if rules:
+                out[key] = self._lines(key, rules, values)
+        return out
+
+    def _framed(self, sub: ParsedSubmission, sheets: list[str]):
+        """The submission's frame rows: those its reader derived for these sheets, else
+        computed here."""
+        derived = sub.derived.get("frame_lines")
+        if derived is not None and sub.derived.get("frame_sheets") == list(sheets):
+            return derived
+        return self.frame_lines(sub, sheets)
+
     # ----- run -------------------------------------------------------------------------
     def validate(self, sub: ParsedSubmission, sheets: list[str]) -> ValidationSummary:
         """Validate one submission (see ``validate_many``)."""
@@ -213,8 +234,7 @@ class Validator:
 
         summaries = [ValidationSummary() for _ in items]
         failed: list[set[str]] = [set() for _ in items]
-        values = [{(v.indicator, v.row, v.col): v.value for v in sub.values}
-                  for sub, _ in items]
+        framed = [self._framed(sub, sheets) for sub, sheets in items]
         self.last_results = []
         for key, group in self._groups.items():
             records, lines = [], []
@@ -223,7 +243,7 @@ class Validator:
                 summaries[i].rules_run += len(rules)
                 if not rules:
                     continue
-                for label, record in self._lines(key, rules, values[i]):
+                for label, record in framed[i].get(key, ()):
                     records.append(record)
                     lines.append(_Line(i, label))
             if not records:

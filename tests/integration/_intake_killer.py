@@ -6,10 +6,11 @@ SIGKILL this process at a chosen point; used by test_recovery.py.
 POINT: ``mig-mid:REV`` (at the 2nd DDL statement of revision REV), ``mig-end:REV`` (after all
 of REV's DDL, before it is recorded and committed), ``claims`` (after the Nth batch of claims
 is committed), ``parse`` (the Nth time the workers are asked for results), ``merge`` (half
-way through the Nth file's warehouse transaction), ``receipt`` (the Nth receipt half
-written), ``archive`` (the Nth archive copy written, its original not yet deleted),
-``release`` (before the Nth release of finished claims), ``record:TEXT`` (whenever a file
-whose name contains TEXT is recorded: a file that stops the intake). The pids of the reader
+way through the warehouse transaction recording the Nth file, alone or with its chunk),
+``receipt`` (the Nth receipt half written), ``archive`` (the Nth archive copy written, its
+original not yet deleted), ``release`` (before the Nth release of finished claims),
+``record:TEXT`` (whenever a file whose name contains TEXT is recorded: a file that stops
+the intake). The pids of the reader
 workers are written to PIDS_FILE, so the test can check that none outlives the kill.
 """
 
@@ -97,26 +98,27 @@ def arm_intake(point: str, n: int) -> None:
             return real_collect(self, timeout)
 
         isolation.ParsePool.collect = collect
-    elif point == "merge":
-        real_record = intake.record
+    elif point == "merge":  # half way through the transaction recording the Nth file
+        real_many, seen = intake.record_many, [0]
 
-        def record(*args, **kwargs):
-            if hit():
+        def record_many(engine, prog, entries, **kwargs):
+            seen[0] += len(entries)
+            if seen[0] - len(entries) < n <= seen[0]:
                 kwargs["_fault"] = lambda _id: die()
-            return real_record(*args, **kwargs)
+            return real_many(engine, prog, entries, **kwargs)
 
-        intake.record = record
+        intake.record_many = record_many
     elif point.startswith("record:"):  # whenever a file whose name has this is recorded
-        real_record, fragment = intake.record, point.split(":", 1)[1]
+        real_many, fragment = intake.record_many, point.split(":", 1)[1]
 
-        def record(engine, prog, parsed, info, **kwargs):
-            if fragment in info.file_name:
+        def record_many(engine, prog, entries, **kwargs):
+            if any(fragment in e.info.file_name for e in entries):
                 die()
-            return real_record(engine, prog, parsed, info, **kwargs)
+            return real_many(engine, prog, entries, **kwargs)
 
-        intake.record = record
+        intake.record_many = record_many
     elif point == "receipt":
-        real_receipt = intake._write_receipt
+        real_receipt = intake.write_receipt
 
         def write_receipt(root, rel, prog, data):
             if hit():
@@ -129,16 +131,17 @@ def arm_intake(point: str, n: int) -> None:
                 die()
             return real_receipt(root, rel, prog, data)
 
-        intake._write_receipt = write_receipt
+        intake.write_receipt = write_receipt
     elif point == "archive":
-        def copy_then_delete(src, dst):
+        def move(root, rel, to):
+            src, dst = root / rel, root / to
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_bytes(src.read_bytes())
             if hit():
                 die()
             src.unlink()
 
-        intake._copy_then_delete = copy_then_delete
+        intake.move_key = move
     elif point == "release":
         real_release = intake.release_many
 

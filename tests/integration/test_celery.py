@@ -3,9 +3,12 @@
 Starts, as subprocesses with their own AIRFLOW_HOME: a metadata database created for the test
 in the local PostgreSQL (which also holds the Celery results and the warehouse's schema), the
 local Redis as the Celery broker (a database number and a queue of its own), and ``airflow
-api-server``, ``scheduler``, ``dag-processor`` and ``celery worker``. A run of
-``baocao_intake`` is triggered from the CLI; the test waits for it, then checks that its task
-instances were executed by the Celery worker and that the warehouse received the files.
+api-server``, ``scheduler``, ``dag-processor`` and two ``celery worker``s. The inbox is split
+into shares of unit folders (``BAOCAO_INTAKE_SHARE_FILES=1``: one mapped intake task per
+file). A run of ``baocao_intake`` is triggered from the CLI; the test waits for it, then
+checks that its task instances were executed by the Celery workers, that both workers
+answered shares of the inbox, each share its own unit folders, and that the warehouse
+received the files.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ PERIOD = "2026-H1"
 REDIS = ("127.0.0.1", 6379)
 TIMEOUT = 300  # seconds for the whole deployment to come up and run the DAG
 LOCK_KEY = "baocao-test:celery-broker-lock"
-INTAKE_TASKS = {"programmes", "migrate_warehouse", "each_programme.process_inbox",
-                "each_programme.announce", "answer_misplaced"}
+INTAKE_TASKS = {"programmes", "migrate_warehouse", "inbox_shares",
+                "each_programme.process_inbox", "each_programme.announce", "answer_misplaced"}
+WORKERS = ("worker", "worker-2")
 
 
 def _required(problem: str) -> None:
@@ -164,7 +168,8 @@ def deployment(tmp_path_factory, database, redis_db, bucket):
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": database,  # psycopg 3 is async too
         "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS[0]}:{REDIS[1]}/{redis_db}",
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{database}",
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",  # two workers: one task at a time each
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
@@ -176,6 +181,7 @@ def deployment(tmp_path_factory, database, redis_db, bucket):
         "BAOCAO_BUCKET_URL": f"file://{root}",
         "BAOCAO_PROGRAMMES": "lang-son",
         "BAOCAO_OUTBOX_URL": f"file://{root.parent / 'outbox'}",
+        "BAOCAO_INTAKE_SHARE_FILES": "1",  # a share per file: the inbox split three ways
     })
     dep = Deployment(home, env, queue)
     dep.airflow("db", "migrate", timeout=300)
@@ -183,8 +189,9 @@ def deployment(tmp_path_factory, database, redis_db, bucket):
         dep.start("api-server", "api-server", "--port", str(port))
         dep.start("scheduler", "scheduler")
         dep.start("dag-processor", "dag-processor")
-        dep.start("worker", "celery", "worker", "--skip-serve-logs",
-                  "--queues", queue, "--celery-hostname", f"{queue}@%h")
+        for name in WORKERS:
+            dep.start(name, "celery", "worker", "--skip-serve-logs",
+                      "--queues", queue, "--celery-hostname", f"{name}-{queue}@%h")
         yield dep
     finally:
         dep.stop()
@@ -228,11 +235,13 @@ def test_intake_runs_on_the_celery_worker(deployment, database, bucket):
         r=run_id), left)
     with meta.connect() as conn:
         tis = conn.execute(sa.text(
-            "select task_id, state, queue, hostname, external_executor_id from task_instance "
-            "where dag_id = 'baocao_intake' and run_id = :r"), {"r": run_id}).all()
-    assert state[0] == "success", (tis, dep.tail("worker"))
-    ran = {t.task_id: t for t in tis if t.state == "success"}
-    assert {"migrate_warehouse", "each_programme.process_inbox"} <= set(ran) <= INTAKE_TASKS
+            "select task_id, map_index, state, queue, hostname, external_executor_id from "
+            "task_instance where dag_id = 'baocao_intake' and run_id = :r"),
+            {"r": run_id}).all()
+    assert state[0] == "success", (tis, dep.tail("worker"), dep.tail("worker-2"))
+    ran = {(t.task_id, t.map_index): t for t in tis if t.state == "success"}
+    assert {"migrate_warehouse", "inbox_shares", "each_programme.process_inbox"} <= \
+        {task for task, _ in ran} <= INTAKE_TASKS
 
     def celery_results():  # the last task's result is stored just after its state
         with meta.connect() as conn:
@@ -242,20 +251,46 @@ def test_intake_runs_on_the_celery_worker(deployment, database, bucket):
         return found if done else None
 
     results = _wait(dep, "the Celery results", celery_results, 60)
-    worker_log = dep.tail("worker", 10**7)
+    logs = {name: dep.tail(name, 10**7) for name in WORKERS}
     for ti in ran.values():
-        # queued by the CeleryExecutor, executed by the worker, result stored by Celery
+        # queued by the CeleryExecutor, executed by a worker, result stored by Celery
         assert ti.queue == dep.queue and ti.hostname
         assert results.get(ti.external_executor_id) == "SUCCESS", ti
-        assert f"[{ti.external_executor_id}] Executing workload in Celery" in worker_log
-        assert f"task_id='{ti.task_id}'" in worker_log
+        line = f"[{ti.external_executor_id}] Executing workload in Celery"
+        assert [name for name, text in logs.items() if line in text], ti
+        assert any(f"task_id='{ti.task_id}'" in text for text in logs.values())
 
     root, units = bucket
     wh = sa.create_engine(f"{database}?options=-csearch_path%3Dwarehouse")
     with wh.connect() as conn:
         got = conn.execute(sa.text("select unit_code, status from submissions")).all()
+        claims = conn.execute(sa.text("select path, claimed_by from intake_claims")).all()
     wh.dispose()
-    meta.dispose()
     assert sorted(got) == sorted((u, "accepted") for u in units)
+    # the run that answered the files (this one, or the cron run that unpausing starts)
+    # split the inbox three ways (BAOCAO_INTAKE_SHARE_FILES=1), and both workers took shares
+    answering = {c.claimed_by.rsplit("#", 1)[0] for c in claims}
+    assert len(answering) == 1, claims
+    _wait(dep, "every run to end", lambda: one(
+        "select count(*) = 0 from dag_run where dag_id = 'baocao_intake' and state in "
+        "('queued', 'running')")[0], 120)
+    with meta.connect() as conn:
+        shares = conn.execute(sa.text(
+            "select map_index, state, external_executor_id from task_instance where dag_id = "
+            "'baocao_intake' and run_id = :r and task_id = 'each_programme.process_inbox'"),
+            {"r": answering.pop()}).all()
+    meta.dispose()
+    assert sorted((t.map_index, t.state) for t in shares) == \
+        [(0, "success"), (1, "success"), (2, "success")]
+    logs = {name: dep.tail(name, 10**7) for name in WORKERS}
+    for name, text in logs.items():
+        assert any(f"[{t.external_executor_id}] Executing workload in Celery" in text
+                   for t in shares), name
+    from baocao.intake import share_of
+
+    # each file was claimed by the intake of its unit's share (run id '<run>#k/3')
+    assert sorted(c.claimed_by.rsplit("#", 1)[1] for c in claims) == sorted(
+        f"{share_of(c.path.split('/')[1], 3) + 1}/3" for c in claims)
+    assert len(claims) == len(units)
     assert not any((root / "lang-son" / "inbox").rglob("*.xlsx"))
     assert len(list((root / "lang-son" / "receipts").rglob("*.html"))) == len(units)

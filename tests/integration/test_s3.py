@@ -199,10 +199,11 @@ def test_s3_second_run_changes_nothing(s3_run, dags, moto):
 
 @pytest.mark.parametrize("retry_run", ["run-1", "run-2"], ids=["task-retry", "next-run"])
 def test_object_store_outage_mid_run(moto, pg_schemas, programme, monkeypatch, retry_run):
-    """Stop the S3 server right after the 3rd file is recorded in the warehouse (before its
-    receipt and archive copy): the run stops with a clear error; once the server is back, a
-    retry (same run id, as an Airflow task retry) or the next run (another id) finishes
-    every file exactly once: one submission, one receipt, one archived copy each."""
+    """Stop the S3 server right after the 2nd file is archived: the six files were recorded
+    in the warehouse together (one transaction for the chunk), the 3rd has no receipt and
+    no archive copy yet. The run stops with a clear error; once the server is back, a retry
+    (same run id, as an Airflow task retry) or the next run (another id) finishes every file
+    exactly once: one submission, one receipt, one archived copy each."""
     from airflow.sdk import ObjectStoragePath
 
     from baocao import intake
@@ -223,17 +224,16 @@ def test_object_store_outage_mid_run(moto, pg_schemas, programme, monkeypatch, r
         (root / "inbox" / unit.code / "Báo cáo.xlsx").write_bytes(
             fill_form(programme, unit, period))
 
-    recorded = []
-    real_record = intake.record
+    moved = []
+    real_move = intake.move_key
 
-    def record_then_outage(*args, **kwargs):
-        result = real_record(*args, **kwargs)
-        recorded.append(result.submission_id)
-        if len(recorded) == 3:
+    def move_then_outage(root, rel, to):
+        real_move(root, rel, to)
+        moved.append(rel)
+        if len(moved) == 2:
             moto.stop()
-        return result
 
-    monkeypatch.setattr(intake, "record", record_then_outage)
+    monkeypatch.setattr(intake, "move_key", move_then_outage)
 
     def count(sql: str) -> int:
         with engine.connect() as conn:
@@ -247,12 +247,12 @@ def test_object_store_outage_mid_run(moto, pg_schemas, programme, monkeypatch, r
         if not moto.running:
             moto.start()
     assert (datetime.now(UTC) - started).total_seconds() < 60  # stops, does not crawl on
-    assert count("select count(*) from submissions") == 3
+    assert count("select count(*) from submissions") == 6  # the chunk, recorded together
     assert count("select count(*) from intake_claims where done") == 2
-    assert len(moto.keys(bucket, "inbox/")) == 4  # the 3rd is recorded, not yet archived
+    assert len(moto.keys(bucket, "inbox/")) == 4  # the 3rd on are recorded, not archived
     assert len(moto.keys(bucket, "receipts/")) == 2
 
-    monkeypatch.setattr(intake, "record", real_record)
+    monkeypatch.setattr(intake, "_move", real_move)
     outcomes = intake.run_intake(programme, engine, root, retry_run)
     assert sorted(o.status for o in outcomes) == ["accepted"] * 4
     assert count("select count(*) from submissions") == 6

@@ -92,7 +92,7 @@ def test_claim_is_exclusive_while_its_owner_runs(env):
 
     import psutil
 
-    from baocao.intake import Owner
+    from baocao.warehouse.claims import Owner
 
     _root, engine = env
     path = "inbox/A/x.xlsx"

@@ -124,7 +124,7 @@ def record_submission(engine: Engine, prog: Programme, parsed: ParsedSubmission,
             warnings=len(warnings), validation=validation, return_reason="",
         )).scalar_one()
         if errors or warnings:
-            conn.execute(insert(Issue), [_issue(sub_id, p) for p in errors + warnings])
+            conn.execute(insert(Issue), [issue_row(sub_id, p) for p in errors + warnings])
         if not accepted:
             return MergeResult(sub_id, False, None, False)
         rows = [{"submission_id": sub_id, "sheet": v.sheet, "cell": v.cell,
@@ -151,7 +151,8 @@ def record_submission(engine: Engine, prog: Programme, parsed: ParsedSubmission,
         return MergeResult(sub_id, False, version, current)
 
 
-def _issue(sub_id: int, p: Problem) -> dict[str, Any]:
+def issue_row(sub_id: int, p: Problem) -> dict[str, Any]:
+    """The `submission_issues` row of one problem of a submission."""
     return {"submission_id": sub_id, "rule": p.rule, "severity": p.severity,
             "sheet": p.sheet[:64], "cell": p.cell[:16], "value": p.value[:200],
             "message": p.message}

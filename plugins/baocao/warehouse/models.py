@@ -152,7 +152,8 @@ class IntakeClaim(Base):
 
     ``unfinished`` counts the takes that ended without finishing this file while it was the
     one being answered (its owner died, or the file raised): at two, the file is answered as
-    one that cannot be processed instead of being tried again."""
+    one that cannot be processed instead of being tried again. ``in_hand``: the file is in
+    the chunk its owner is answering together (see ``baocao.warehouse.claims``)."""
 
     __tablename__ = "intake_claims"
     path: Mapped[str] = mapped_column(String(1000), primary_key=True)
@@ -162,6 +163,8 @@ class IntakeClaim(Base):
     done: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     owner: Mapped[str | None] = mapped_column(String(32), index=True)
     unfinished: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # answered with its chunk by its owner right now (a death counts one unfinished take)
+    in_hand: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class IntakeOwner(Base):

@@ -1,0 +1,25 @@
+"""intake claims answered together in a chunk are marked in hand
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05 10:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("intake_claims") as batch_op:
+        batch_op.add_column(sa.Column("in_hand", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("intake_claims") as batch_op:
+        batch_op.drop_column("in_hand")
