@@ -623,7 +623,7 @@ def run_intake(prog: Programme, engine: Engine, root, run_id: str | None = None,
     from baocao.validation import Validator
 
     run_id = run_id or f"{socket.gethostname()}:{datetime.now(UTC).isoformat()}"
-    owner = Owner(engine, run_id)
+    owner = Owner(engine, run_id, prog.code)
     try:
         k, n = share
         swept = sweep_unroutable(root) if k == 0 else []

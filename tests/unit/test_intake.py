@@ -127,6 +127,35 @@ def test_claim_is_exclusive_while_its_owner_runs(env):
     assert claim(engine, path, "abc", Owner(engine, "run-4")).taken == "resumed"
 
 
+def test_an_intake_takes_over_only_its_own_programmes_claims(env):
+    """Two programmes share the warehouse and have the same relative paths: programme A's
+    intake starting after programme B's died leaves B's unfinished claim to B (its count of
+    unfinished takes intact), and closes only A's own claims whose files were answered."""
+    from baocao.warehouse.claims import Owner, claim_many, take_over
+
+    _root, engine = env
+    dead_b, dead_a = Owner(engine, "run-b", "ha-tinh"), Owner(engine, "run-a", "lang-son")
+    claim_many(engine, [("inbox/SNV/b.xlsx", "b1")], dead_b)
+    claim_many(engine, [("inbox/SNV/a.xlsx", "a1")], dead_a)
+    with engine.begin() as conn:  # B died answering its file; A's answered file is gone
+        conn.execute(sa.text("update intake_claims set unfinished = 1"))
+        conn.execute(sa.text("update intake_owners set pid = 0"))
+    a = Owner(engine, "run-a2", "lang-son")
+    assert take_over(engine, a, inbox=set()) == set()
+
+    def claims():
+        with engine.connect() as conn:
+            return {r.path: (r.programme, r.done, r.unfinished) for r in conn.execute(
+                sa.text("select path, programme, done, unfinished from intake_claims"))}
+
+    assert claims() == {"inbox/SNV/b.xlsx": ("ha-tinh", False, 1),
+                        "inbox/SNV/a.xlsx": ("lang-son", True, 1)}
+    b = Owner(engine, "run-b2", "ha-tinh")  # B's next intake takes its claim over
+    assert take_over(engine, b, inbox={"inbox/SNV/b.xlsx"}) == set()
+    got = claim_many(engine, [("inbox/SNV/b.xlsx", "b1")], b)[("inbox/SNV/b.xlsx", "b1")]
+    assert got.taken == "resumed" and got.unfinished >= 1
+
+
 def test_list_inbox_reads_vietnamese_names(env):
     root, _engine = env
     drop(root, "SNV", "Báo cáo quý.xlsx", b"x", datetime.now(UTC))

@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
+from baocao.timezone import aware
 from baocao.warehouse.merge import dialect_insert
 from baocao.warehouse.models import IntakeClaim, IntakeOwner
 
@@ -31,19 +32,17 @@ OWNER_TIMEOUT = timedelta(minutes=2)  # an intake on another machine that stoppe
 HEARTBEAT = timedelta(seconds=20)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class Owner:
     """This intake process in the claims table: one per run and try. It beats while it runs
     and ends when it stops; the claims of an owner that ended, died (same machine: its
-    process is gone) or stopped beating (another machine) are taken over at once."""
+    process is gone) or stopped beating (another machine) are taken over at once. It serves
+    one ``programme``: the claims it makes are that programme's, and it takes over only
+    those (another programme's intake may be running, or have died, meanwhile)."""
 
-    def __init__(self, engine: Engine, run_id: str) -> None:
+    def __init__(self, engine: Engine, run_id: str, programme: str = "") -> None:
         import psutil
 
-        self.engine, self.run_id = engine, run_id
+        self.engine, self.run_id, self.programme = engine, run_id, programme
         self.id = uuid.uuid4().hex
         self.host = _host()
         self.pid = os.getpid()
@@ -103,7 +102,7 @@ class Owner:
             return True
         if row.host == self.host:
             return not _alive(row.pid, row.process_started)
-        return now - _aware(row.heartbeat_at) > OWNER_TIMEOUT
+        return now - aware(row.heartbeat_at) > OWNER_TIMEOUT
 
 
 def _host() -> str:
@@ -159,7 +158,8 @@ def claim_many(engine: Engine, files: list[tuple[str, str]], owner: Owner
     now = datetime.now(UTC)
     table, owners = IntakeClaim.__table__, IntakeOwner.__table__
     out: dict[tuple[str, str], Claim] = {}
-    mine = {"owner": owner.id, "claimed_by": owner.run_id, "claimed_at": now}
+    mine = {"owner": owner.id, "claimed_by": owner.run_id, "claimed_at": now,
+            "programme": owner.programme}
     with engine.begin() as conn:
         for start in range(0, len(files), 400):  # bound the IN list
             part = files[start:start + 400]
@@ -212,7 +212,9 @@ def take_over(engine: Engine, owner: Owner, inbox: set[str],
     table, owners = IntakeClaim.__table__, IntakeOwner.__table__
     held: set[str] = set()
     with engine.begin() as conn:
-        query = select(table).where(table.c.done.is_(False))
+        # this programme's claims, and those made before claims named their programme
+        query = select(table).where(table.c.done.is_(False),
+                                    table.c.programme.in_({owner.programme, ""}))
         if engine.dialect.name == "postgresql":
             query = query.with_for_update()
         open_claims = conn.execute(query).all()

@@ -165,6 +165,9 @@ class IntakeClaim(Base):
     unfinished: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # answered with its chunk by its owner right now (a death counts one unfinished take)
     in_hand: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # the programme whose inbox holds the file ("" for claims made before 0005)
+    programme: Mapped[str] = mapped_column(String(64), default="", server_default="",
+                                           index=True)
 
 
 class IntakeOwner(Base):
