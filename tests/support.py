@@ -163,3 +163,42 @@ def stop_process_tree(proc: subprocess.Popen, grace: float) -> None:
     psutil.wait_procs(alive, timeout=10)
     print(f"stopped {len(family)} processes, {len(alive)} of them with SIGKILL")
     proc.wait(timeout=10)
+
+
+def bucket_files(bucket: Path) -> dict[str, bytes]:
+    """Every file below a local bucket by its NFC key; a receipt without its processing
+    time, which differs from run to run (to compare two runs' buckets)."""
+    import unicodedata
+
+    out = {}
+    for path in sorted(p for p in bucket.rglob("*") if p.is_file()):
+        key = unicodedata.normalize("NFC", str(path.relative_to(bucket)))
+        data = path.read_bytes()
+        if key.startswith("receipts/"):
+            text = data.decode("utf-8")
+            head, _, rest = text.partition("<dt>Thời điểm xử lý</dt><dd>")
+            data = (head + rest.partition("</dd>")[2]).encode("utf-8")
+        out[key] = data
+    return out
+
+
+@contextlib.contextmanager
+def pg_schema(base_url: str, name: str) -> Iterator[str]:
+    """A new, migrated warehouse in schema ``name`` of the PostgreSQL at ``base_url`` (its
+    URL), dropped afterwards."""
+    import sqlalchemy as sa
+
+    from baocao.warehouse.db import get_engine, migrate
+
+    admin = sa.create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    url = f"{base_url}?options=-csearch_path%3D{name}"
+    try:
+        migrate(url)
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()

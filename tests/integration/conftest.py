@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from support import PG_BASE, postgres_problem
+from support import PG_BASE, pg_schema, postgres_problem
 
 
 @pytest.fixture(scope="session")
@@ -36,8 +36,6 @@ def pg_schema_url():
 @pytest.fixture(params=["sqlite", "postgresql"])
 def warehouse_url(request, tmp_path):
     """A migrated, empty warehouse on each database (fresh per test)."""
-    import sqlalchemy as sa
-
     from baocao.warehouse.db import get_engine, migrate
 
     if request.param == "sqlite":
@@ -46,18 +44,9 @@ def warehouse_url(request, tmp_path):
         yield url
         get_engine(url).dispose()
         return
-    base_url, base_schema = request.getfixturevalue("pg_schema_url")
-    schema = f"{base_schema}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    migrate(url)
-    yield url
-    get_engine(url).dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    _base_url, base_schema = request.getfixturevalue("pg_schema_url")
+    with pg_schema(PG_BASE, f"{base_schema}_{uuid.uuid4().hex[:6]}") as url:
+        yield url
 
 
 @pytest.fixture

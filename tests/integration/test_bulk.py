@@ -12,13 +12,12 @@ import subprocess
 import sys
 import textwrap
 import threading
-import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support import bucket_files, pg_schema
 
 from baocao.demo import fill_form
 from baocao.forms import sheet_layout
@@ -194,17 +193,8 @@ def sibling(warehouse_url, tmp_path):
         get_engine(url).dispose()
         return
     schema = warehouse_url.rsplit("%3D", 1)[1] + "_b"
-    server = warehouse_url.split("?", 1)[0]
-    admin = sa.create_engine(server)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{server}?options=-csearch_path%3D{schema}"
-    migrate(url)
-    yield url
-    get_engine(url).dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema(warehouse_url.split("?", 1)[0], schema) as url:
+        yield url
 
 
 # ----- the whole intake, bulk against per file ------------------------------------------------
@@ -236,19 +226,6 @@ def _inbox(programme) -> list[tuple[str, bytes, datetime]]:
     return out
 
 
-def _files(bucket: Path) -> dict[str, bytes]:
-    out = {}
-    for path in sorted(p for p in bucket.rglob("*") if p.is_file()):
-        key = unicodedata.normalize("NFC", str(path.relative_to(bucket)))
-        data = path.read_bytes()
-        if key.startswith("receipts/"):  # the processing time differs from run to run
-            text = data.decode("utf-8")
-            head, _, rest = text.partition("<dt>Thời điểm xử lý</dt><dd>")
-            data = (head + rest.partition("</dd>")[2]).encode("utf-8")
-        out[key] = data
-    return out
-
-
 def test_bulk_intake_ends_as_the_per_file_intake(warehouse_url, sibling, programme, tmp_path):
     from airflow.sdk import ObjectStoragePath
 
@@ -267,7 +244,7 @@ def test_bulk_intake_ends_as_the_per_file_intake(warehouse_url, sibling, program
         sync_programme(engine, programme)
         outcomes = run_intake(programme, engine, ObjectStoragePath(f"file://{bucket}"),
                               f"run-{uuid.uuid4().hex[:6]}", chunk=6, bulk=bulk)
-        ends[bulk] = (state(engine), _files(bucket),
+        ends[bulk] = (state(engine), bucket_files(bucket),
                       sorted((o.path, o.status, o.version) for o in outcomes))
     assert ends[True][0] == ends[False][0]
     assert ends[True][1] == ends[False][1]

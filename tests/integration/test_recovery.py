@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import time
-import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import psutil
 import pytest
 import sqlalchemy as sa
+from support import bucket_files
 
 from baocao.demo import fill_form
 from baocao.forms import sheet_layout
@@ -158,15 +158,7 @@ def snapshot(url: str, bucket: Path) -> dict:
                             "left join submissions s on s.id = r.current_submission_id"),
             "open claims": rows("select path from intake_claims where not done"),
         }
-    files = {}
-    for path in sorted(p for p in bucket.rglob("*") if p.is_file()):
-        key = unicodedata.normalize("NFC", str(path.relative_to(bucket)))
-        data = path.read_bytes()
-        if key.startswith("receipts/"):  # the processing time differs from run to run
-            text = data.decode("utf-8")
-            head, _, rest = text.partition("<dt>Thời điểm xử lý</dt><dd>")
-            data = (head + rest.partition("</dd>")[2]).encode("utf-8")
-        files[key] = data
+    files = bucket_files(bucket)
     state["inbox"] = [k for k in files if k.startswith("inbox/")]
     state["files"] = files
     return state
