@@ -84,7 +84,8 @@ def intake_shares(programmes: list[str]) -> list[dict[str, Any]]:
     than ``BAOCAO_INTAKE_SHARE_FILES`` files gets one per that many files (at most
     ``MAX_SHARES``), each answering the unit folders of its share, so several workers share
     a very large inbox. Each: programme, share, shares."""
-    from baocao.intake import list_inbox, programme_root
+    from baocao.bucket import programme_root
+    from baocao.intake import list_inbox
 
     limit = settings().intake_share_files
     out: list[dict[str, Any]] = []
