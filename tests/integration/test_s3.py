@@ -252,7 +252,7 @@ def test_object_store_outage_mid_run(moto, pg_schemas, programme, monkeypatch, r
     assert len(moto.keys(bucket, "inbox/")) == 4  # the 3rd on are recorded, not archived
     assert len(moto.keys(bucket, "receipts/")) == 2
 
-    monkeypatch.setattr(intake, "_move", real_move)
+    monkeypatch.setattr(intake, "move_key", real_move)
     outcomes = intake.run_intake(programme, engine, root, retry_run)
     assert sorted(o.status for o in outcomes) == ["accepted"] * 4
     assert count("select count(*) from submissions") == 6
